@@ -1,0 +1,29 @@
+# Two commands on a fresh machine with Python 3.11 (see README):
+#   make book   -- build the book at full scale (executes every notebook)
+#   make test   -- unit tests + every notebook at smoke scale
+# Each creates the virtual environment .venv from requirements.txt on first use.
+
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: book test venv clean
+
+$(BIN)/.installed: requirements.txt pyproject.toml
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) not found; run e.g. 'make book PYTHON=python3'"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $@
+
+venv: $(BIN)/.installed
+
+book: $(BIN)/.installed
+	$(BIN)/jupyter-book build . -W -n --keep-going
+
+test: $(BIN)/.installed
+	BANDITS_SMOKE=1 $(BIN)/python -m pytest tests chapters --nbval-lax --nbval-current-env -p no:cacheprovider
+
+clean:
+	rm -rf _build

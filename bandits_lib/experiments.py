@@ -1,0 +1,326 @@
+"""Experiments: every agent on common random numbers, results as a tidy table.
+
+``run_comparison`` draws, for each seed, one :class:`~bandits_lib.simulator.InteractionStream`
+(users and click uniforms) and plays every agent on it: all agents meet the same users
+and, for the same arm, the same click. Runs are independent jobs, spread over processes
+with joblib (any joblib backend works, e.g. Dask or Ray on a cluster, through
+``joblib.parallel_config``).
+
+Taught in: chapters/03_9_showdown (design of the comparison), chapters/02_linucb.
+"""
+
+from __future__ import annotations
+
+import inspect
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Union
+
+import numpy as np
+import pandas as pd
+import torch
+from joblib import Parallel, delayed
+from tqdm.auto import tqdm
+
+from ._validation import check_int
+from .agents.base import BanditAgent
+from .config import SMOKE
+from .features import FeatureBuilder
+from .simulator import PERSONAS, InteractionStream, ZooplusSimulator, click_thresholds
+
+AgentFactory = Callable[..., BanditAgent]
+AgentSpec = Union[BanditAgent, AgentFactory]
+
+
+def make_agent(spec: AgentSpec, seed: int, simulator: ZooplusSimulator) -> BanditAgent:
+    """Instantiate ``spec`` for one run.
+
+    An agent instance is used as is. A callable is called as ``spec(seed)``, or as
+    ``spec(seed=seed, simulator=simulator)`` when it has a ``simulator`` parameter
+    (e.g. ``OracleAgent`` itself, which must read the run's own simulator).
+    """
+    if isinstance(spec, BanditAgent):
+        return spec
+    if not callable(spec):
+        raise TypeError(f"agents values must be agents or factories callable with a seed, got {type(spec).__name__}")
+    try:
+        parameters = inspect.signature(spec).parameters
+    except (TypeError, ValueError):
+        parameters = {}
+    agent = spec(seed=seed, simulator=simulator) if "simulator" in parameters else spec(seed)
+    if not isinstance(agent, BanditAgent):
+        raise TypeError(f"an agent factory returned {type(agent).__name__}, expected a BanditAgent")
+    return agent
+
+
+def play(
+    agent: BanditAgent,
+    simulator: ZooplusSimulator,
+    stream: InteractionStream,
+    market_shock_at: int | None = None,
+    on_progress: Callable[[int], None] | None = None,
+) -> dict[str, np.ndarray]:
+    """Play ``agent`` on ``stream`` in ``simulator``'s world; the online loop of the book.
+
+    At each step: the user's feature matrix, ``predict``, the click decided by the
+    stream's uniform, ``update``. At ``market_shock_at`` the simulator's market shock
+    happens (before that step's decision).
+
+    Returns
+    -------
+    dict with ``arm`` (int64), ``reward`` (int8), ``expected_reward`` (float64), each
+    shape (T,), and ``seconds`` (wall time of the loop).
+    """
+    features = FeatureBuilder(simulator.products, device=agent.device)
+    feature_rows = [features.by_index[i] for i in range(len(PERSONAS))]
+    tables = [simulator.ctr_matrix(), simulator.shocked_ctr_matrix()]
+    thresholds = [tuple(np.asarray(a).tolist() for a in click_thresholds(table)) for table in tables]
+    personas, uniforms = stream.personas.tolist(), stream.uniforms.tolist()
+    n = len(stream)
+    arms = np.empty(n, dtype=np.int64)
+    rewards = np.empty(n, dtype=np.int8)
+    phase = 0
+    lower, upper = thresholds[0]
+    start = time.perf_counter()
+    for t in range(n):
+        if t == market_shock_at:
+            simulator.introduce_market_shock()
+            phase = 1
+            lower, upper = thresholds[1]
+        persona = personas[t]
+        X = feature_rows[persona]
+        arm = agent.predict(X)
+        u = uniforms[t]
+        reward = 1 if lower[persona][arm] < u <= upper[persona][arm] else 0
+        agent.update(arm, X[arm], reward)
+        arms[t], rewards[t] = arm, reward
+        if on_progress is not None and (t + 1) % 1000 == 0:
+            on_progress(1000)
+    seconds = time.perf_counter() - start
+    if on_progress is not None:
+        on_progress(n % 1000)
+    phases = np.zeros(n, dtype=np.int64)
+    if market_shock_at is not None:
+        phases[market_shock_at:] = 1
+    expected = np.stack(tables)[phases, stream.personas, arms]
+    return {"arm": arms, "reward": rewards, "expected_reward": expected, "seconds": seconds}
+
+
+def _run_job(name: str, spec: AgentSpec, seed: int, world_seed: int, n_products: int, n_users: int,
+             stream: InteractionStream, market_shock_at: int | None, torch_threads: int,
+             on_progress: Callable[[int], None] | None = None) -> tuple[str, int, dict[str, np.ndarray]]:
+    previous = torch.get_num_threads()
+    torch.set_num_threads(torch_threads)
+    try:
+        simulator = ZooplusSimulator(n_products=n_products, n_users=n_users, seed=world_seed)
+        agent = make_agent(spec, seed, simulator)
+        return name, seed, play(agent, simulator, stream, market_shock_at, on_progress)
+    finally:
+        torch.set_num_threads(previous)
+
+
+def run_comparison(
+    agents: Mapping[str, AgentSpec],
+    n_interactions: int,
+    market_shock_at: int | None = None,
+    seeds: Sequence[int] = (0,),
+    n_products: int = 50,
+    n_users: int = 1000,
+    simulator_seed: int | None = None,
+    n_jobs: int | None = None,
+    torch_threads: int = 1,
+    progress: bool = True,
+) -> pd.DataFrame:
+    """Run every agent for every seed on common random numbers.
+
+    Parameters
+    ----------
+    agents : mapping of str to agent or factory
+        Name -> factory called with each seed (see :func:`make_agent`); an agent
+        instance is accepted for a single seed and is trained in place.
+    n_interactions : int
+        Horizon ``T``.
+    market_shock_at : int, optional
+        Step at which ``introduce_market_shock()`` happens.
+    seeds : sequence of int, default (0,)
+        One run per seed and agent. The seed drives the agent and, unless
+        ``simulator_seed`` is given, the world (catalogue, personas, users, clicks).
+    n_products, n_users : int
+        Size of the simulated shop.
+    simulator_seed : int, optional
+        Keep one world for every seed (only the agents' seeds vary), e.g. 42 to
+        replay the draft's own sequence of users and clicks.
+    n_jobs : int, optional
+        Processes for the runs (joblib). Default: all cores, or 1 at smoke scale.
+        Agent *instances* always run in this process.
+    torch_threads : int, default 1
+        Threads per run; one thread makes results independent of ``n_jobs``.
+    progress : bool, default True
+        Show a progress bar (steps played).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (agent, seed, step): ``step, seed, agent, user, persona, arm,
+        reward, expected_reward, oracle_reward, regret`` where ``regret`` is the oracle
+        CTR minus the true CTR of the chosen arm. ``df.attrs["timings"]`` holds the
+        wall time of every run.
+    """
+    if not isinstance(agents, Mapping) or len(agents) == 0:
+        raise ValueError("agents must be a non-empty mapping of name -> agent or factory")
+    n_interactions = check_int("n_interactions", n_interactions, minimum=1)
+    if market_shock_at is not None:
+        market_shock_at = check_int("market_shock_at", market_shock_at, minimum=0)
+        if market_shock_at >= n_interactions:
+            raise ValueError(f"market_shock_at must be < n_interactions ({n_interactions}), got {market_shock_at}")
+    seeds = [check_int("seeds[i]", s, minimum=0) for s in seeds]
+    if len(seeds) == 0 or len(set(seeds)) != len(seeds):
+        raise ValueError(f"seeds must be a non-empty sequence of distinct integers, got {seeds}")
+    instances = [name for name, spec in agents.items() if isinstance(spec, BanditAgent)]
+    if instances and len(seeds) > 1:
+        raise ValueError(f"agents {instances} are instances; pass factories (seed -> agent) to run several seeds")
+    if simulator_seed is not None:
+        simulator_seed = check_int("simulator_seed", simulator_seed, minimum=0)
+    torch_threads = check_int("torch_threads", torch_threads, minimum=1)
+
+    worlds = {}
+    for seed in seeds:
+        world_seed = seed if simulator_seed is None else simulator_seed
+        if world_seed not in worlds:
+            simulator = ZooplusSimulator(n_products=n_products, n_users=n_users, seed=world_seed)
+            worlds[world_seed] = (simulator.draw_stream(n_interactions), simulator.oracle_ctr(), simulator.shocked_ctr_matrix().max(1))
+    jobs = []
+    for seed in seeds:
+        world_seed = seed if simulator_seed is None else simulator_seed
+        for name, spec in agents.items():
+            jobs.append((name, spec, seed, world_seed))
+
+    bar = tqdm(total=len(jobs) * n_interactions, desc="steps played", disable=not progress, unit="step", unit_scale=True)
+    results: dict[tuple[str, int], dict[str, np.ndarray]] = {}
+    local = [job for job in jobs if isinstance(job[1], BanditAgent)]
+    remote = [job for job in jobs if not isinstance(job[1], BanditAgent)]
+    if n_jobs is None:
+        n_jobs = 1 if SMOKE else -1
+    if n_jobs == 1 or len(remote) <= 1:
+        local, remote = jobs, []
+    for name, spec, seed, world_seed in local:
+        _, _, out = _run_job(name, spec, seed, world_seed, n_products, n_users, worlds[world_seed][0],
+                             market_shock_at, torch_threads, on_progress=bar.update)
+        results[name, seed] = out
+    if remote:
+        parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
+        calls = (
+            delayed(_run_job)(name, spec, seed, world_seed, n_products, n_users, worlds[world_seed][0],
+                              market_shock_at, torch_threads)
+            for name, spec, seed, world_seed in remote
+        )
+        for name, seed, out in parallel(calls):
+            results[name, seed] = out
+            bar.update(n_interactions)
+    bar.close()
+
+    frames, timings = [], []
+    for name, spec, seed, world_seed in jobs:
+        stream, oracle_before, oracle_after = worlds[world_seed]
+        out = results[name, seed]
+        oracle = oracle_before[stream.personas].astype(np.float64)
+        if market_shock_at is not None:
+            oracle[market_shock_at:] = oracle_after[stream.personas[market_shock_at:]]
+        frames.append(pd.DataFrame({
+            "step": np.arange(n_interactions, dtype=np.int64),
+            "seed": seed,
+            "agent": name,
+            "user": stream.users,
+            "persona": np.asarray(PERSONAS)[stream.personas],
+            "arm": out["arm"],
+            "reward": out["reward"],
+            "expected_reward": out["expected_reward"],
+            "oracle_reward": oracle,
+            "regret": oracle - out["expected_reward"],
+        }))
+        timings.append({"agent": name, "seed": seed, "seconds": out["seconds"],
+                        "steps_per_second": n_interactions / max(out["seconds"], 1e-12)})
+    df = pd.concat(frames, ignore_index=True)
+    df["agent"] = pd.Categorical(df["agent"], categories=list(agents))
+    df["persona"] = pd.Categorical(df["persona"], categories=list(PERSONAS))
+    df.attrs["timings"] = pd.DataFrame(timings)
+    df.attrs["market_shock_at"] = market_shock_at
+    return df
+
+
+# ---------------------------------------------------------------------- summaries
+def cumulative_regret(df: pd.DataFrame) -> pd.DataFrame:
+    """Cumulative regret per (agent, seed) at every step: columns agent, seed, step, cumulative_regret."""
+    out = df[["agent", "seed", "step"]].copy()
+    out["cumulative_regret"] = df.groupby(["agent", "seed"], observed=True)["regret"].cumsum()
+    return out
+
+
+def summarize(df: pd.DataFrame, last_n: int = 500) -> pd.DataFrame:
+    """Per agent, mean and standard deviation over seeds of the headline figures.
+
+    Columns: ``ctr`` (average reward over the run), ``last_n_ctr`` (average reward of
+    the last ``last_n`` steps), ``expected_ctr`` (average true CTR of the arms played,
+    the noise-free version of ``ctr``) and ``cumulative_regret`` (at the horizon), each
+    with ``_mean`` and ``_std`` suffixes, plus ``n_seeds``.
+    """
+    last_n = check_int("last_n", last_n, minimum=1)
+    horizon = df["step"].max() + 1
+    grouped = df.groupby(["agent", "seed"], observed=True)
+    per_run = pd.DataFrame({
+        "ctr": grouped["reward"].mean(),
+        "last_n_ctr": df[df["step"] >= horizon - last_n].groupby(["agent", "seed"], observed=True)["reward"].mean(),
+        "expected_ctr": grouped["expected_reward"].mean(),
+        "cumulative_regret": grouped["regret"].sum(),
+    })
+    stats = per_run.groupby(level="agent", observed=True).agg(["mean", "std"])
+    stats.columns = [f"{a}_{b}" for a, b in stats.columns]
+    stats["n_seeds"] = per_run.groupby(level="agent", observed=True).size()
+    return stats
+
+
+def moving_average(values: np.ndarray | pd.Series, window: int) -> np.ndarray:
+    """Trailing moving average (NaN for the first ``window - 1`` steps)."""
+    window = check_int("window", window, minimum=1)
+    return pd.Series(np.asarray(values, dtype=float)).rolling(window).mean().to_numpy()
+
+
+def steps_to_recover(df: pd.DataFrame, market_shock_at: int, window: int = 1000, tolerance: float = 0.01) -> pd.DataFrame:
+    """Steps after the shock until an agent's regret is back to its pre-shock level.
+
+    For each run, the reference is the mean per-step regret over the ``window`` steps
+    before the shock; the run has recovered at the first step ``s`` after the shock at
+    which the mean regret over ``[s - window, s)`` (all after the shock) is within
+    ``tolerance`` of the reference. Regret here is the noise-free expected regret, so
+    the criterion is not fooled by click noise.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns agent, seed, pre_shock_regret, steps_to_recover (NaN if it never
+        recovered within the horizon).
+    """
+    market_shock_at = check_int("market_shock_at", market_shock_at, minimum=1)
+    window = check_int("window", window, minimum=1)
+    rows = []
+    for (agent, seed), run in df.groupby(["agent", "seed"], observed=True):
+        regret = run.sort_values("step")["regret"].to_numpy()
+        before = regret[max(0, market_shock_at - window):market_shock_at].mean()
+        after = moving_average(regret[market_shock_at:], window)
+        hits = np.flatnonzero(after <= before + tolerance)
+        rows.append({"agent": agent, "seed": seed, "pre_shock_regret": before,
+                     "steps_to_recover": float(hits[0] + 1) if len(hits) else np.nan})
+    return pd.DataFrame(rows)
+
+
+def seconds_per_step(df: pd.DataFrame) -> pd.Series:
+    """Mean wall time per step of each agent, from ``df.attrs["timings"]``."""
+    timings: pd.DataFrame = df.attrs["timings"]
+    horizon = df["step"].max() + 1
+    return timings.groupby("agent", sort=False)["seconds"].mean() / horizon
+
+
+__all__: list[Any] = [
+    "run_comparison", "play", "make_agent", "cumulative_regret", "summarize",
+    "moving_average", "steps_to_recover", "seconds_per_step",
+]

@@ -1,0 +1,254 @@
+"""The simulated pet shop: catalogue, personas, clicks and the market shock.
+
+``ZooplusSimulator`` reproduces the draft's simulator draw for draw: the same seed and
+the same sequence of calls give the same catalogue, the same persona for every user,
+the same users and the same clicks. On top of that it offers the vectorised views the
+experiments need (the persona x product CTR matrix, the oracle CTR) and an
+:class:`InteractionStream`: the users and uniforms of a whole run drawn once, so that
+every agent compared meets identical users *and* identical click outcomes (common
+random numbers).
+
+Taught in: chapters/01_static_recommender (the simulator), chapters/03_9_showdown
+(common random numbers).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ._validation import check_int
+
+#: Product categories, in the order the catalogue is built and features are encoded.
+CATEGORIES: tuple[str, ...] = ("Fish Supplies", "Cat Food", "Dog Food", "Dog Toy", "Cat Toy")
+
+#: Click-through rate of each persona for each category (the simulator's ground truth).
+BASE_PERSONAS: dict[str, dict[str, float]] = {
+    "new_puppy_parent": {"Dog Food": 0.40, "Dog Toy": 0.50, "Cat Food": 0.10, "Cat Toy": 0.05, "Fish Supplies": 0.02},
+    "cat_connoisseur": {"Dog Food": 0.05, "Dog Toy": 0.02, "Cat Food": 0.55, "Cat Toy": 0.45, "Fish Supplies": 0.05},
+    "budget_shopper": {"Dog Food": 0.25, "Dog Toy": 0.15, "Cat Food": 0.40, "Cat Toy": 0.20, "Fish Supplies": 0.20},
+    "fish_hobbyist": {"Dog Food": 0.02, "Dog Toy": 0.02, "Cat Food": 0.10, "Cat Toy": 0.08, "Fish Supplies": 0.60},
+}
+
+#: The four personas users are drawn from, in the simulator's order.
+PERSONAS: tuple[str, ...] = tuple(BASE_PERSONAS)
+
+#: The market shock: the puppy parent turns to fish.
+SHOCKED_PERSONA = "new_puppy_parent"
+SHOCK_PREFERENCES: dict[str, float] = {
+    "Dog Food": 0.05, "Dog Toy": 0.10, "Cat Food": 0.01, "Cat Toy": 0.02, "Fish Supplies": 0.60,
+}
+
+#: CTR of a category missing from a persona's preferences (as in the draft).
+DEFAULT_CTR = 0.01
+
+
+class ZooplusSimulator:
+    """A pet shop with ``n_products`` products and ``n_users`` users of four personas.
+
+    Parameters
+    ----------
+    n_products : int, default 50
+        Catalogue size. Categories are balanced (``n_products // 5`` each), the
+        remainder is drawn at random, and the list is shuffled.
+    n_users : int, default 1000
+        Number of users; each is assigned a persona uniformly at random.
+    seed : int, default 42
+        Seed of the ``numpy.random.Generator`` behind every random draw.
+
+    Attributes
+    ----------
+    products : pandas.DataFrame
+        Indexed by ``product_id`` (0..n_products-1) with a ``category`` column.
+    personas : dict[str, dict[str, float]]
+        Persona -> {category: true CTR}. ``introduce_market_shock`` changes it.
+    user_to_persona_map : dict[int, str]
+        User id -> persona name.
+
+    Examples
+    --------
+    >>> sim = ZooplusSimulator(n_products=50, seed=42)
+    >>> sim.products.shape, len(sim.user_to_persona_map)
+    ((50, 1), 1000)
+    >>> 0.0 < sim.get_true_ctr(0, 0) < 1.0
+    True
+    """
+
+    def __init__(self, n_products: int = 50, n_users: int = 1000, seed: int = 42) -> None:
+        self.n_products = check_int("n_products", n_products, minimum=1)
+        self.n_users = check_int("n_users", n_users, minimum=1)
+        self.seed = check_int("seed", seed, minimum=0)
+        self.rng = np.random.default_rng(self.seed)
+        # The order of the draws below is the draft's: catalogue, then personas.
+        self.products = self._create_product_catalog()
+        self.personas: dict[str, dict[str, float]] = copy.deepcopy(BASE_PERSONAS)
+        self.user_to_persona_map: dict[int, str] = self._assign_users_to_personas()
+        self.shocked = False
+        self._category_index = np.array([CATEGORIES.index(c) for c in self.products["category"]])
+        self._user_persona_index = np.array(
+            [PERSONAS.index(self.user_to_persona_map[u]) for u in range(self.n_users)]
+        )
+
+    # ------------------------------------------------------------------ catalogue
+    def _create_product_catalog(self) -> pd.DataFrame:
+        per_category = self.n_products // len(CATEGORIES)
+        categories = [c for c in CATEGORIES for _ in range(per_category)]
+        categories.extend(self.rng.choice(list(CATEGORIES), self.n_products - len(categories)))
+        shuffled = [str(c) for c in self.rng.permutation(categories)]
+        frame = pd.DataFrame({"product_id": range(self.n_products), "category": shuffled})
+        return frame.set_index("product_id")
+
+    def _assign_users_to_personas(self) -> dict[int, str]:
+        # One vectorised draw consumes the generator exactly like the draft's
+        # per-user loop of rng.choice(names) (checked in the tests).
+        drawn = self.rng.choice(list(PERSONAS), size=self.n_users)
+        return {user: str(name) for user, name in enumerate(drawn)}
+
+    # ------------------------------------------------------------------ ground truth
+    def get_true_ctr(self, user_id: int, product_id: int) -> float:
+        """Noise-free click probability of ``user_id`` for ``product_id``.
+
+        Raises ``ValueError`` for an unknown user or product (the draft silently
+        returned 0.0, which hides bugs).
+        """
+        user_id = self._check_user(user_id)
+        product_id = self._check_product(product_id)
+        persona = self.user_to_persona_map[user_id]
+        category = self.products.loc[product_id, "category"]
+        return float(self.personas[persona].get(category, DEFAULT_CTR))
+
+    def ctr_matrix(self, personas: dict[str, dict[str, float]] | None = None) -> np.ndarray:
+        """True CTR of every persona for every product.
+
+        Parameters
+        ----------
+        personas : dict, optional
+            Preferences to use instead of ``self.personas`` (e.g. the shocked ones).
+
+        Returns
+        -------
+        numpy.ndarray, shape (n_personas, n_products)
+            Row ``i`` belongs to ``PERSONAS[i]``; reflects a market shock if one happened.
+        """
+        personas = self.personas if personas is None else personas
+        table = np.array([[personas[p].get(c, DEFAULT_CTR) for c in CATEGORIES] for p in PERSONAS])
+        return table[:, self._category_index]
+
+    def oracle_ctr(self) -> np.ndarray:
+        """Best achievable CTR per persona, shape (n_personas,): ``ctr_matrix().max(1)``."""
+        return self.ctr_matrix().max(axis=1)
+
+    def persona_index(self, user_ids: np.ndarray | int) -> np.ndarray:
+        """Index into ``PERSONAS`` of each user id (vectorised)."""
+        return self._user_persona_index[np.asarray(user_ids)]
+
+    @property
+    def category_index(self) -> np.ndarray:
+        """Index into ``CATEGORIES`` of each product, shape (n_products,)."""
+        return self._category_index.copy()
+
+    # ------------------------------------------------------------------ interaction
+    def get_reward(self, user_id: int, product_id: int) -> int:
+        """Draw a click (1) or no click (0) for ``user_id`` shown ``product_id``."""
+        return int(self.rng.binomial(1, self.get_true_ctr(user_id, product_id)))
+
+    def get_random_user(self) -> int:
+        """Draw the next visiting user uniformly from the population."""
+        return int(self.rng.integers(0, self.n_users))
+
+    def shocked_ctr_matrix(self) -> np.ndarray:
+        """``ctr_matrix()`` as it will be after ``introduce_market_shock()``, shape (n_personas, n_products)."""
+        return self.ctr_matrix({**self.personas, SHOCKED_PERSONA: SHOCK_PREFERENCES})
+
+    def introduce_market_shock(self) -> None:
+        """The new puppy parent suddenly prefers fish supplies (and little else)."""
+        self.personas[SHOCKED_PERSONA] = dict(SHOCK_PREFERENCES)
+        self.shocked = True
+
+    def draw_stream(self, n_interactions: int) -> InteractionStream:
+        """Draw the users and click uniforms of ``n_interactions`` steps at once.
+
+        Each step consumes the generator exactly as ``get_random_user()`` followed by
+        ``get_reward(...)`` does: numpy's ``binomial(1, p)`` draws one uniform ``u``
+        whatever ``p`` is (for ``0 < p < 1``), so the click can be decided later, for
+        any arm, by :func:`click_from_uniform`. Running every agent on the same stream
+        gives common random numbers *and* the draft's own sequence of users and clicks.
+        """
+        n_interactions = check_int("n_interactions", n_interactions, minimum=0)
+        users = np.empty(n_interactions, dtype=np.int64)
+        uniforms = np.empty(n_interactions, dtype=np.float64)
+        integers, random = self.rng.integers, self.rng.random
+        for t in range(n_interactions):
+            users[t] = integers(0, self.n_users)
+            uniforms[t] = random()
+        return InteractionStream(users=users, personas=self.persona_index(users), uniforms=uniforms)
+
+    # ------------------------------------------------------------------ checks
+    def _check_user(self, user_id: object) -> int:
+        user_id = check_int("user_id", user_id)
+        if not 0 <= user_id < self.n_users:
+            raise ValueError(f"user_id must be in [0, {self.n_users}), got {user_id}")
+        return user_id
+
+    def _check_product(self, product_id: object) -> int:
+        product_id = check_int("product_id", product_id)
+        if not 0 <= product_id < self.n_products:
+            raise ValueError(f"product_id must be in [0, {self.n_products}), got {product_id}")
+        return product_id
+
+
+@dataclass(frozen=True)
+class InteractionStream:
+    """The randomness of one run, shared by every agent compared.
+
+    Attributes
+    ----------
+    users : numpy.ndarray of int, shape (T,)
+        Visiting user at each step.
+    personas : numpy.ndarray of int, shape (T,)
+        Index into ``PERSONAS`` of each visiting user.
+    uniforms : numpy.ndarray of float, shape (T,)
+        The uniform that decides the click at each step, whatever the arm.
+    """
+
+    users: np.ndarray
+    personas: np.ndarray
+    uniforms: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.users)
+
+
+def click_from_uniform(uniform: np.ndarray | float, ctr: np.ndarray | float) -> np.ndarray:
+    """The click numpy's ``Generator.binomial(1, ctr)`` returns when it draws ``uniform``.
+
+    numpy inverts the binomial CDF with the smaller of ``p`` and ``1 - p``: for
+    ``ctr <= 0.5`` it clicks when ``u > (1 - ctr)``, otherwise when ``u <= ctr``
+    (each threshold computed as ``exp(log(.))``, as numpy does). Either way the click
+    probability is ``ctr`` and, for a fixed ``u``, the outcome is a deterministic
+    function of the arm's CTR: that is what makes the comparison common random numbers.
+
+    Examples
+    --------
+    >>> bool(click_from_uniform(0.99, 0.02)), bool(click_from_uniform(0.5, 0.02))
+    (True, False)
+    """
+    lower, upper = click_thresholds(ctr)
+    uniform = np.asarray(uniform)
+    return (uniform > lower) & (uniform <= upper)
+
+
+def click_thresholds(ctr: np.ndarray | float) -> tuple[np.ndarray, np.ndarray]:
+    """``(lower, upper)`` with click iff ``lower < u <= upper`` (see :func:`click_from_uniform`)."""
+    ctr = np.asarray(ctr, dtype=np.float64)
+    log_exp = np.vectorize(lambda x: math.exp(math.log(x)) if x > 0 else 0.0, otypes=[float])
+    low_p = ctr <= 0.5
+    lower = np.where(low_p, log_exp(1.0 - ctr), -np.inf)
+    upper = np.where(low_p, np.inf, log_exp(1.0 - (1.0 - ctr)))
+    # ctr == 0 never clicks (numpy returns 0 without drawing; streams assume 0 < ctr).
+    lower = np.where(ctr <= 0.0, np.inf, lower)
+    return lower, upper
