@@ -11,6 +11,7 @@ Taught in: chapters/03_9_showdown (design of the comparison), chapters/02_linucb
 
 from __future__ import annotations
 
+import copy
 import inspect
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -71,21 +72,82 @@ def play(
     dict with ``arm`` (int64), ``reward`` (int8), ``expected_reward`` (float64), each
     shape (T,), and ``seconds`` (wall time of the loop).
     """
+    log = _Log(len(stream))
+    _play_steps(agent, simulator, stream, 0, len(stream), market_shock_at, log, on_progress)
+    return log.result(simulator, stream, market_shock_at)
+
+
+def play_with_and_without_shock(
+    agent: BanditAgent,
+    simulator: ZooplusSimulator,
+    stream: InteractionStream,
+    market_shock_at: int,
+    on_progress: Callable[[int], None] | None = None,
+) -> dict[str, dict[str, np.ndarray]]:
+    """Experiments 1 and 2 in one go: identical until the shock, so played once and forked.
+
+    Up to ``market_shock_at`` the stationary and the shocked worlds see the same users,
+    the same clicks and (the agent being deterministic given its seed) the same
+    decisions; at the shock the agent and the simulator are deep-copied and each copy
+    plays its own world to the end. The result equals two separate runs (tested).
+
+    Returns
+    -------
+    dict with keys ``"stationary"`` and ``"shock"``, each as :func:`play` returns.
+    """
+    n = len(stream)
+    shared = _Log(n)
+    _play_steps(agent, simulator, stream, 0, market_shock_at, None, shared, on_progress)
+    twin_agent, twin_simulator = copy.deepcopy((agent, simulator))
+    stationary, shocked = shared.copy(), shared.copy()
+    _play_steps(agent, simulator, stream, market_shock_at, n, None, stationary, on_progress)
+    _play_steps(twin_agent, twin_simulator, stream, market_shock_at, n, market_shock_at, shocked, on_progress)
+    return {"stationary": stationary.result(simulator, stream, None),
+            "shock": shocked.result(twin_simulator, stream, market_shock_at)}
+
+
+class _Log:
+    """Arrays filled by the loop, and the wall time spent filling them."""
+
+    def __init__(self, n: int) -> None:
+        self.arms = np.zeros(n, dtype=np.int64)
+        self.rewards = np.zeros(n, dtype=np.int8)
+        self.seconds = 0.0
+
+    def copy(self) -> _Log:
+        twin = _Log(0)
+        twin.arms, twin.rewards, twin.seconds = self.arms.copy(), self.rewards.copy(), self.seconds
+        return twin
+
+    def result(self, simulator: ZooplusSimulator, stream: InteractionStream, market_shock_at: int | None) -> dict:
+        phases = np.zeros(len(stream), dtype=np.int64)
+        if market_shock_at is not None:
+            phases[market_shock_at:] = 1
+        tables = np.stack(_ctr_tables(simulator))
+        expected = tables[phases, stream.personas, self.arms]
+        return {"arm": self.arms, "reward": self.rewards, "expected_reward": expected, "seconds": self.seconds}
+
+
+def _ctr_tables(simulator: ZooplusSimulator) -> list[np.ndarray]:
+    """True CTR tables (n_personas, n_products) before and after the market shock."""
+    if simulator.shocked:
+        return [simulator.ctr_matrix(simulator.personas_before_shock), simulator.ctr_matrix()]
+    return [simulator.ctr_matrix(), simulator.shocked_ctr_matrix()]
+
+
+def _play_steps(agent: BanditAgent, simulator: ZooplusSimulator, stream: InteractionStream, start: int, stop: int,
+                market_shock_at: int | None, log: _Log, on_progress: Callable[[int], None] | None) -> None:
     features = FeatureBuilder(simulator.products, device=agent.device)
     feature_rows = [features.by_index[i] for i in range(len(PERSONAS))]
-    tables = [simulator.ctr_matrix(), simulator.shocked_ctr_matrix()]
-    thresholds = [tuple(np.asarray(a).tolist() for a in click_thresholds(table)) for table in tables]
+    thresholds = [tuple(np.asarray(a).tolist() for a in click_thresholds(t)) for t in _ctr_tables(simulator)]
     personas, uniforms = stream.personas.tolist(), stream.uniforms.tolist()
-    n = len(stream)
-    arms = np.empty(n, dtype=np.int64)
-    rewards = np.empty(n, dtype=np.int8)
-    phase = 0
-    lower, upper = thresholds[0]
-    start = time.perf_counter()
-    for t in range(n):
+    arms, rewards = log.arms, log.rewards
+    shocked = market_shock_at is not None and start > market_shock_at
+    lower, upper = thresholds[1 if shocked else 0]
+    begin = time.perf_counter()
+    for t in range(start, stop):
         if t == market_shock_at:
             simulator.introduce_market_shock()
-            phase = 1
             lower, upper = thresholds[1]
         persona = personas[t]
         X = feature_rows[persona]
@@ -94,27 +156,24 @@ def play(
         reward = 1 if lower[persona][arm] < u <= upper[persona][arm] else 0
         agent.update(arm, X[arm], reward)
         arms[t], rewards[t] = arm, reward
-        if on_progress is not None and (t + 1) % 1000 == 0:
+        if on_progress is not None and (t + 1 - start) % 1000 == 0:
             on_progress(1000)
-    seconds = time.perf_counter() - start
+    log.seconds += time.perf_counter() - begin
     if on_progress is not None:
-        on_progress(n % 1000)
-    phases = np.zeros(n, dtype=np.int64)
-    if market_shock_at is not None:
-        phases[market_shock_at:] = 1
-    expected = np.stack(tables)[phases, stream.personas, arms]
-    return {"arm": arms, "reward": rewards, "expected_reward": expected, "seconds": seconds}
+        on_progress((stop - start) % 1000)
 
 
 def _run_job(name: str, spec: AgentSpec, seed: int, world_seed: int, n_products: int, n_users: int,
-             stream: InteractionStream, market_shock_at: int | None, torch_threads: int,
-             on_progress: Callable[[int], None] | None = None) -> tuple[str, int, dict[str, np.ndarray]]:
+             stream: InteractionStream, market_shock_at: int | None, fork: bool, torch_threads: int,
+             on_progress: Callable[[int], None] | None = None) -> tuple[str, int, dict[str, dict]]:
     previous = torch.get_num_threads()
     torch.set_num_threads(torch_threads)
     try:
         simulator = ZooplusSimulator(n_products=n_products, n_users=n_users, seed=world_seed)
         agent = make_agent(spec, seed, simulator)
-        return name, seed, play(agent, simulator, stream, market_shock_at, on_progress)
+        if fork:
+            return name, seed, play_with_and_without_shock(agent, simulator, stream, market_shock_at, on_progress)
+        return name, seed, {"run": play(agent, simulator, stream, market_shock_at, on_progress)}
     finally:
         torch.set_num_threads(previous)
 
@@ -166,6 +225,41 @@ def run_comparison(
         CTR minus the true CTR of the chosen arm. ``df.attrs["timings"]`` holds the
         wall time of every run.
     """
+    return _run(agents, n_interactions, market_shock_at, False, seeds, n_products, n_users, simulator_seed,
+                n_jobs, torch_threads, progress)["run"]
+
+
+def run_shock_experiment(
+    agents: Mapping[str, AgentSpec],
+    n_interactions: int,
+    market_shock_at: int,
+    seeds: Sequence[int] = (0,),
+    n_products: int = 50,
+    n_users: int = 1000,
+    simulator_seed: int | None = None,
+    n_jobs: int | None = None,
+    torch_threads: int = 1,
+    progress: bool = True,
+) -> dict[str, pd.DataFrame]:
+    """The stationary world and the market shock, on the same users, clicks and seeds.
+
+    Equivalent to ``run_comparison(...)`` and ``run_comparison(..., market_shock_at=...)``
+    with the same arguments, but the common first part of each run is played once (see
+    :func:`play_with_and_without_shock`). Parameters as :func:`run_comparison`.
+
+    Returns
+    -------
+    dict with keys ``"stationary"`` and ``"shock"``, each a table as :func:`run_comparison` returns.
+    """
+    if market_shock_at is None:
+        raise ValueError("market_shock_at must be an integer step for a shock experiment, got None")
+    return _run(agents, n_interactions, market_shock_at, True, seeds, n_products, n_users, simulator_seed,
+                n_jobs, torch_threads, progress)
+
+
+def _run(agents: Mapping[str, AgentSpec], n_interactions: int, market_shock_at: int | None, fork: bool,
+         seeds: Sequence[int], n_products: int, n_users: int, simulator_seed: int | None, n_jobs: int | None,
+         torch_threads: int, progress: bool) -> dict[str, pd.DataFrame]:
     if not isinstance(agents, Mapping) or len(agents) == 0:
         raise ValueError("agents must be a non-empty mapping of name -> agent or factory")
     n_interactions = check_int("n_interactions", n_interactions, minimum=1)
@@ -177,75 +271,79 @@ def run_comparison(
     if len(seeds) == 0 or len(set(seeds)) != len(seeds):
         raise ValueError(f"seeds must be a non-empty sequence of distinct integers, got {seeds}")
     instances = [name for name, spec in agents.items() if isinstance(spec, BanditAgent)]
-    if instances and len(seeds) > 1:
-        raise ValueError(f"agents {instances} are instances; pass factories (seed -> agent) to run several seeds")
+    if instances and (len(seeds) > 1 or fork):
+        raise ValueError(f"agents {instances} are instances; pass factories (seed -> agent) to run several seeds "
+                         "or both worlds of a shock experiment")
     if simulator_seed is not None:
         simulator_seed = check_int("simulator_seed", simulator_seed, minimum=0)
     torch_threads = check_int("torch_threads", torch_threads, minimum=1)
 
-    worlds = {}
+    worlds: dict[int, tuple[InteractionStream, ZooplusSimulator]] = {}
+    jobs = []
     for seed in seeds:
         world_seed = seed if simulator_seed is None else simulator_seed
         if world_seed not in worlds:
             simulator = ZooplusSimulator(n_products=n_products, n_users=n_users, seed=world_seed)
-            worlds[world_seed] = (simulator.draw_stream(n_interactions), simulator.oracle_ctr(), simulator.shocked_ctr_matrix().max(1))
-    jobs = []
-    for seed in seeds:
-        world_seed = seed if simulator_seed is None else simulator_seed
-        for name, spec in agents.items():
-            jobs.append((name, spec, seed, world_seed))
+            worlds[world_seed] = (simulator.draw_stream(n_interactions), simulator)
+        jobs.extend((name, spec, seed, world_seed) for name, spec in agents.items())
 
-    bar = tqdm(total=len(jobs) * n_interactions, desc="steps played", disable=not progress, unit="step", unit_scale=True)
-    results: dict[tuple[str, int], dict[str, np.ndarray]] = {}
-    local = [job for job in jobs if isinstance(job[1], BanditAgent)]
-    remote = [job for job in jobs if not isinstance(job[1], BanditAgent)]
+    steps_per_job = n_interactions + (n_interactions - market_shock_at if fork else 0)
+    bar = tqdm(total=len(jobs) * steps_per_job, desc="steps played", disable=not progress, unit="step",
+               unit_scale=True)
     if n_jobs is None:
         n_jobs = 1 if SMOKE else -1
+    remote = [job for job in jobs if not isinstance(job[1], BanditAgent)]
+    local = [job for job in jobs if isinstance(job[1], BanditAgent)]
     if n_jobs == 1 or len(remote) <= 1:
         local, remote = jobs, []
-    for name, spec, seed, world_seed in local:
-        _, _, out = _run_job(name, spec, seed, world_seed, n_products, n_users, worlds[world_seed][0],
-                             market_shock_at, torch_threads, on_progress=bar.update)
-        results[name, seed] = out
+    results: dict[tuple[str, int], dict[str, dict]] = {}
+
+    def job_args(name: str, spec: AgentSpec, seed: int, world_seed: int) -> tuple:
+        return (name, spec, seed, world_seed, n_products, n_users, worlds[world_seed][0], market_shock_at, fork,
+                torch_threads)
+
+    for job in local:
+        _, _, out = _run_job(*job_args(*job), on_progress=bar.update)
+        results[job[0], job[2]] = out
     if remote:
         parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
-        calls = (
-            delayed(_run_job)(name, spec, seed, world_seed, n_products, n_users, worlds[world_seed][0],
-                              market_shock_at, torch_threads)
-            for name, spec, seed, world_seed in remote
-        )
-        for name, seed, out in parallel(calls):
+        for name, seed, out in parallel(delayed(_run_job)(*job_args(*job)) for job in remote):
             results[name, seed] = out
-            bar.update(n_interactions)
+            bar.update(steps_per_job)
     bar.close()
 
-    frames, timings = [], []
-    for name, spec, seed, world_seed in jobs:
-        stream, oracle_before, oracle_after = worlds[world_seed]
-        out = results[name, seed]
-        oracle = oracle_before[stream.personas].astype(np.float64)
-        if market_shock_at is not None:
-            oracle[market_shock_at:] = oracle_after[stream.personas[market_shock_at:]]
-        frames.append(pd.DataFrame({
-            "step": np.arange(n_interactions, dtype=np.int64),
-            "seed": seed,
-            "agent": name,
-            "user": stream.users,
-            "persona": np.asarray(PERSONAS)[stream.personas],
-            "arm": out["arm"],
-            "reward": out["reward"],
-            "expected_reward": out["expected_reward"],
-            "oracle_reward": oracle,
-            "regret": oracle - out["expected_reward"],
-        }))
-        timings.append({"agent": name, "seed": seed, "seconds": out["seconds"],
-                        "steps_per_second": n_interactions / max(out["seconds"], 1e-12)})
-    df = pd.concat(frames, ignore_index=True)
-    df["agent"] = pd.Categorical(df["agent"], categories=list(agents))
-    df["persona"] = pd.Categorical(df["persona"], categories=list(PERSONAS))
-    df.attrs["timings"] = pd.DataFrame(timings)
-    df.attrs["market_shock_at"] = market_shock_at
-    return df
+    variants = ["stationary", "shock"] if fork else ["run"]
+    tables = {}
+    for variant in variants:
+        shock = None if variant == "stationary" else market_shock_at
+        frames, timings = [], []
+        for name, _, seed, world_seed in jobs:
+            stream, simulator = worlds[world_seed]
+            out = results[name, seed][variant]
+            oracle = simulator.oracle_ctr()[stream.personas]
+            if shock is not None:
+                oracle[shock:] = simulator.shocked_ctr_matrix().max(1)[stream.personas[shock:]]
+            frames.append(pd.DataFrame({
+                "step": np.arange(n_interactions, dtype=np.int64),
+                "seed": seed,
+                "agent": name,
+                "user": stream.users,
+                "persona": np.asarray(PERSONAS)[stream.personas],
+                "arm": out["arm"],
+                "reward": out["reward"],
+                "expected_reward": out["expected_reward"],
+                "oracle_reward": oracle,
+                "regret": oracle - out["expected_reward"],
+            }))
+            timings.append({"agent": name, "seed": seed, "seconds": out["seconds"],
+                            "steps_per_second": n_interactions / max(out["seconds"], 1e-12)})
+        df = pd.concat(frames, ignore_index=True)
+        df["agent"] = pd.Categorical(df["agent"], categories=list(agents))
+        df["persona"] = pd.Categorical(df["persona"], categories=list(PERSONAS))
+        df.attrs["timings"] = pd.DataFrame(timings)
+        df.attrs["market_shock_at"] = shock
+        tables[variant] = df
+    return tables
 
 
 # ---------------------------------------------------------------------- summaries
@@ -321,6 +419,6 @@ def seconds_per_step(df: pd.DataFrame) -> pd.Series:
 
 
 __all__: list[Any] = [
-    "run_comparison", "play", "make_agent", "cumulative_regret", "summarize",
+    "run_comparison", "run_shock_experiment", "play", "play_with_and_without_shock", "make_agent", "cumulative_regret", "summarize",
     "moving_average", "steps_to_recover", "seconds_per_step",
 ]

@@ -166,6 +166,8 @@ class ZooplusSimulator:
 
     def introduce_market_shock(self) -> None:
         """The new puppy parent suddenly prefers fish supplies (and little else)."""
+        if not self.shocked:
+            self.personas_before_shock = copy.deepcopy(self.personas)
         self.personas[SHOCKED_PERSONA] = dict(SHOCK_PREFERENCES)
         self.shocked = True
 

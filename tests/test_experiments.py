@@ -102,3 +102,14 @@ def test_shock_and_recovery_summary():
 def test_instances_need_a_single_seed():
     with pytest.raises(ValueError, match="instances"):
         run_comparison({"a": LinUCBAgent(50, 9)}, 10, seeds=[0, 1], progress=False)
+
+
+def test_forked_shock_experiment_equals_two_separate_runs():
+    from bandits_lib import run_shock_experiment
+    agents = {k: AGENTS[k] for k in ("LinUCB", "NeuralUCB", "Oracle")}
+    both = run_shock_experiment(agents, 600, market_shock_at=250, seeds=[0, 4], n_jobs=1, progress=False)
+    stationary = run_comparison(agents, 600, seeds=[0, 4], n_jobs=1, progress=False)
+    shocked = run_comparison(agents, 600, market_shock_at=250, seeds=[0, 4], n_jobs=1, progress=False)
+    pd.testing.assert_frame_equal(both["stationary"], stationary)
+    pd.testing.assert_frame_equal(both["shock"], shocked)
+    assert both["shock"].attrs["market_shock_at"] == 250 and both["stationary"].attrs["market_shock_at"] is None
