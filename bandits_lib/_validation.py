@@ -75,6 +75,26 @@ def check_device(name: str, value: object) -> torch.device:
     return device
 
 
+#: Largest magnitude accepted for features and rewards given to an agent. Networks
+#: compute in float32 and Adam squares gradients that scale with features times
+#: rewards; once a square overflows, Adam's second moment is inf and the network silently
+#: stops learning for good (rewards of 1e12 already did that to the Neural-LinUCB hybrid;
+#: see chapters/appendix_reliability). 1e6 leaves a wide margin; rescale larger values.
+MAX_ABS_INPUT = 1e6
+
+
+def _check_magnitude(name: str, tensor: torch.Tensor, max_abs: float | None) -> None:
+    if max_abs is None:
+        if not bool(torch.isfinite(tensor).all()):
+            raise ValueError(f"{name} must contain only finite values (no NaN or inf)")
+        return
+    if not bool((tensor.abs() <= max_abs).all()):  # NaN fails the comparison too
+        if not bool(torch.isfinite(tensor).all()):
+            raise ValueError(f"{name} must contain only finite values (no NaN or inf)")
+        raise ValueError(f"{name} must lie within [-{max_abs:g}, {max_abs:g}] (rescale the inputs), "
+                         f"got a value of magnitude {float(tensor.abs().max()):.3g}")
+
+
 def check_matrix(
     name: str,
     value: object,
@@ -82,11 +102,13 @@ def check_matrix(
     n_cols: int | None = None,
     dtype: torch.dtype = torch.float32,
     device: torch.device | None = None,
+    max_abs: float | None = None,
 ) -> torch.Tensor:
     """Check a finite 2-D array with at least one row and ``n_cols`` columns.
 
     Returns a tensor of ``dtype`` on ``device`` (a new tensor only when a
-    conversion is needed; the input is never modified).
+    conversion is needed; the input is never modified). With ``max_abs``, every
+    entry must also lie within ``[-max_abs, max_abs]``.
     """
     tensor = _as_tensor(name, value)
     if tensor.ndim != 2:
@@ -99,8 +121,7 @@ def check_matrix(
     if n_cols is not None and tensor.shape[1] != n_cols:
         raise ValueError(f"{name} must have {n_cols} columns (feature_dim), got shape {tuple(tensor.shape)}")
     tensor = tensor.to(device=device, dtype=dtype)
-    if not bool(torch.isfinite(tensor).all()):
-        raise ValueError(f"{name} must contain only finite values (no NaN or inf)")
+    _check_magnitude(name, tensor, max_abs)
     return tensor
 
 
@@ -111,21 +132,21 @@ def check_vector(
     length: int,
     dtype: torch.dtype = torch.float32,
     device: torch.device | None = None,
+    max_abs: float | None = None,
 ) -> torch.Tensor:
-    """Check a finite vector of ``length`` (a (1, length) row is accepted too)."""
+    """Check a finite vector of ``length`` (a (1, length) row is accepted too), within ``max_abs`` if given."""
     tensor = _as_tensor(name, value)
     if tensor.ndim == 2 and tensor.shape[0] == 1:
         tensor = tensor[0]
     if tensor.ndim != 1 or tensor.shape[0] != length:
         raise ValueError(f"{name} must have shape ({length},), got shape {tuple(tensor.shape)}")
     tensor = tensor.to(device=device, dtype=dtype)
-    if not bool(torch.isfinite(tensor).all()):
-        raise ValueError(f"{name} must contain only finite values (no NaN or inf)")
+    _check_magnitude(name, tensor, max_abs)
     return tensor
 
 
-def check_reward(name: str, value: object) -> float:
-    """Check a finite real reward (bools and numpy scalars are accepted)."""
+def check_reward(name: str, value: object, *, max_abs: float | None = None) -> float:
+    """Check a finite real reward (bools and numpy scalars are accepted), within ``max_abs`` if given."""
     if isinstance(value, (bool, np.bool_)):
         return float(value)
     if isinstance(value, torch.Tensor):
@@ -139,6 +160,8 @@ def check_reward(name: str, value: object) -> float:
     value = float(value)
     if not math.isfinite(value):
         raise ValueError(f"{name} must be finite, got {value}")
+    if max_abs is not None and abs(value) > max_abs:
+        raise ValueError(f"{name} must lie within [-{max_abs:g}, {max_abs:g}] (rescale the rewards), got {value:g}")
     return value
 
 

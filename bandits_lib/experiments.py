@@ -6,7 +6,8 @@ and, for the same arm, the same click. Runs are independent jobs, spread over pr
 with joblib (any joblib backend works, e.g. Dask or Ray on a cluster, through
 ``joblib.parallel_config``).
 
-Taught in: chapters/03_9_showdown (design of the comparison), chapters/02_linucb.
+Taught in: chapters/03_6_showdown (design of the comparison), chapters/02_linucb,
+chapters/appendix_performance (running on a cluster).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 import copy
 import inspect
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Union
 
 import numpy as np
@@ -123,6 +124,8 @@ class _Log:
         phases = np.zeros(len(stream), dtype=np.int64)
         if market_shock_at is not None:
             phases[market_shock_at:] = 1
+        elif simulator.shocked:  # played in a world shocked before the run (e.g. resumed from a checkpoint)
+            phases[:] = 1
         tables = np.stack(_ctr_tables(simulator))
         expected = tables[phases, stream.personas, self.arms]
         return {"arm": self.arms, "reward": self.rewards, "expected_reward": expected, "seconds": self.seconds}
@@ -139,10 +142,12 @@ def _play_steps(agent: BanditAgent, simulator: ZooplusSimulator, stream: Interac
                 market_shock_at: int | None, log: _Log, on_progress: Callable[[int], None] | None) -> None:
     features = FeatureBuilder(simulator.products, device=agent.device)
     feature_rows = [features.by_index[i] for i in range(len(PERSONAS))]
+    # Each arm's row as a ready-made view: update() recognises it by its memory, no copy or comparison.
+    arm_rows = [list(X.unbind(0)) for X in feature_rows]
     thresholds = [tuple(np.asarray(a).tolist() for a in click_thresholds(t)) for t in _ctr_tables(simulator)]
     personas, uniforms = stream.personas.tolist(), stream.uniforms.tolist()
     arms, rewards = log.arms, log.rewards
-    shocked = market_shock_at is not None and start > market_shock_at
+    shocked = simulator.shocked if market_shock_at is None else start > market_shock_at
     lower, upper = thresholds[1 if shocked else 0]
     begin = time.perf_counter()
     for t in range(start, stop):
@@ -154,7 +159,7 @@ def _play_steps(agent: BanditAgent, simulator: ZooplusSimulator, stream: Interac
         arm = agent.predict(X)
         u = uniforms[t]
         reward = 1 if lower[persona][arm] < u <= upper[persona][arm] else 0
-        agent.update(arm, X[arm], reward)
+        agent.update(arm, arm_rows[persona][arm], reward)
         arms[t], rewards[t] = arm, reward
         if on_progress is not None and (t + 1 - start) % 1000 == 0:
             on_progress(1000)
@@ -211,7 +216,8 @@ def run_comparison(
         replay the draft's own sequence of users and clicks.
     n_jobs : int, optional
         Processes for the runs (joblib). Default: all cores, or 1 at smoke scale.
-        Agent *instances* always run in this process.
+        Agent *instances* always run in this process. Under a cluster backend (see
+        Notes), ``-1`` means every worker of the cluster.
     torch_threads : int, default 1
         Threads per run; one thread makes results independent of ``n_jobs``.
     progress : bool, default True
@@ -224,6 +230,30 @@ def run_comparison(
         reward, expected_reward, oracle_reward, regret`` where ``regret`` is the oracle
         CTR minus the true CTR of the chosen arm. ``df.attrs["timings"]`` holds the
         wall time of every run.
+
+    Notes
+    -----
+    Every (agent, seed) run is an independent joblib job (seeded, ``torch_threads``
+    threads), so the table does not depend on where or in which order the jobs run.
+    On one machine joblib's default (loky) backend spreads them over processes. On a
+    cluster, joblib's Dask or Ray backend sends the same jobs to the cluster's
+    workers; nothing in the call changes::
+
+        import joblib
+        from dask.distributed import Client
+
+        client = Client("tcp://scheduler-address:8786")  # or Client(n_workers=8, threads_per_worker=1)
+        with joblib.parallel_config(backend="dask"):
+            df = run_comparison(agents, 40_000, seeds=range(50), n_jobs=-1)
+
+        # Ray: from ray.util.joblib import register_ray; register_ray()
+        #      with joblib.parallel_config(backend="ray"): df = run_comparison(...)
+
+    Agent factories travel to the workers by (cloud)pickle, so lambdas work; the
+    workers need ``bandits_lib`` installed. Give each worker process one thread
+    (``threads_per_worker=1``): a job sets torch's thread count, which is per process.
+    Tested with a local Dask cluster (``tests/test_cluster_backends.py``): identical
+    results to ``n_jobs=1``.
     """
     return _run(agents, n_interactions, market_shock_at, False, seeds, n_products, n_users, simulator_seed,
                 n_jobs, torch_threads, progress)["run"]
@@ -267,6 +297,8 @@ def _run(agents: Mapping[str, AgentSpec], n_interactions: int, market_shock_at: 
         market_shock_at = check_int("market_shock_at", market_shock_at, minimum=0)
         if market_shock_at >= n_interactions:
             raise ValueError(f"market_shock_at must be < n_interactions ({n_interactions}), got {market_shock_at}")
+    if isinstance(seeds, (str, bytes)) or not isinstance(seeds, Iterable):
+        raise TypeError(f"seeds must be a sequence of distinct integers, got {type(seeds).__name__} {seeds!r}")
     seeds = [check_int("seeds[i]", s, minimum=0) for s in seeds]
     if len(seeds) == 0 or len(set(seeds)) != len(seeds):
         raise ValueError(f"seeds must be a non-empty sequence of distinct integers, got {seeds}")

@@ -10,7 +10,7 @@ The draft carried two inconsistent encodings: one listed a fifth persona
 input 10-dimensional), another dropped ``'budget_shopper'`` (so a quarter of the users
 got an all-zero persona block). The book uses the simulator's four personas: 9 columns.
 
-Taught in: chapters/03_1_generalisation (features), chapters/02_linucb.
+Taught in: chapters/03_1_beyond_linear (features), chapters/02_linucb.
 """
 
 from __future__ import annotations

@@ -11,13 +11,14 @@ same matrix with columns in ``model.parameters()`` order:
 * :func:`jacobian_analytic` -- the closed-form backward pass of a Linear/ReLU network
   written as batched tensor products; the fastest on CPU, tested against the other two.
 
-Taught in: chapters/03_6_jacobian, chapters/03_7_vmap_einsum.
+Taught in: chapters/03_3_jacobian.
 """
 
 from __future__ import annotations
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 from torch.func import functional_call, grad, vmap
 
 from .networks import NeuralBanditModel, NeuralBanditNetwork
@@ -112,7 +113,7 @@ def mlp_forward(model: nn.Module, feature_vectors: torch.Tensor) -> tuple[list[t
     activations = [feature_vectors]
     pre_activations = []
     for layer, has_relu in zip(*mlp_linears(model)):
-        z = torch.addmm(layer.bias, activations[-1], layer.weight.T)
+        z = F.linear(activations[-1], layer.weight, layer.bias)  # one addmm, no transposed view
         pre_activations.append(z)
         activations.append(torch.relu(z) if has_relu else z)
     return activations, pre_activations
@@ -148,11 +149,25 @@ def mlp_backward(
     for index in range(len(linears) - 1, -1, -1):
         if relu[index]:
             delta = torch.where(pre_activations[index] > 0, delta, 0.0)
-        blocks.append(delta)  # d g / d b_l
-        blocks.append((delta.unsqueeze(2) * activations[index].unsqueeze(1)).reshape(k, -1))  # d g / d W_l
+        # d g / d b_l, then d g / d W_l (an outer product per row); reversed below to parameters() order.
+        blocks.append(delta)
+        blocks.append((delta.unsqueeze(2) * activations[index].unsqueeze(1)).view(k, -1))
         if index > 0:
-            delta = delta @ linears[index].weight
-    return torch.cat(blocks[::-1], dim=1)
+            delta = torch.mm(delta, linears[index].weight)
+    blocks.reverse()
+    return torch.cat(blocks, dim=1)
+
+
+_UNIT: dict[tuple[torch.dtype, torch.device], torch.Tensor] = {}
+
+
+def unit_output_grad(output: torch.Tensor) -> torch.Tensor:
+    """``torch.ones(1)`` in ``output``'s dtype and device (d g / d g for a scalar output), made once; do not modify."""
+    key = (output.dtype, output.device)
+    unit = _UNIT.get(key)
+    if unit is None:
+        unit = _UNIT[key] = torch.ones(1, dtype=output.dtype, device=output.device)
+    return unit
 
 
 def forward_and_jacobian(model: nn.Module, feature_vectors: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -170,8 +185,7 @@ def forward_and_jacobian(model: nn.Module, feature_vectors: torch.Tensor) -> tup
     """
     activations, pre_activations = mlp_forward(model, feature_vectors)
     output = activations[-1]
-    ones = torch.ones(1, dtype=output.dtype, device=output.device)
-    return output[:, 0], mlp_backward(model, activations, pre_activations, ones)
+    return output[:, 0], mlp_backward(model, activations, pre_activations, unit_output_grad(output))
 
 
 def jacobian_analytic(model: nn.Module, feature_vectors: torch.Tensor) -> torch.Tensor:

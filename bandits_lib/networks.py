@@ -9,7 +9,7 @@
 Every constructor takes a ``seed`` and initialises its weights from a private
 ``torch.Generator`` (PyTorch's default ``nn.Linear`` scheme), never from global state.
 
-Taught in: chapters/03_4_network_and_agent.
+Taught in: chapters/03_1_beyond_linear, chapters/03_2_neuralucb; the Adam step: chapters/appendix_performance.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import math
 from collections.abc import Sequence
 
 import torch
+import torch.optim.optimizer as _optimizer_module
 from torch import nn
 from torch.nn import functional as F
 
@@ -153,3 +154,61 @@ class NeuralBanditModel(nn.Module):
         """``{"prediction": (n, 1), "embedding": (n, embedding_dim)}`` for ``x`` of shape (n, d)."""
         embedding = self.feature_extractor(x)
         return {"prediction": self.output_layer(embedding), "embedding": embedding}
+
+
+# ---------------------------------------------------------------------- one Adam step per bandit round
+def flat_gradient_buffer(optimizer: torch.optim.Optimizer) -> torch.Tensor:
+    """One flat tensor, shape (p,), whose consecutive slices *are* the parameters' ``.grad``.
+
+    Writing a flat gradient (columns in ``parameters()`` order, as the Jacobians of
+    :mod:`bandits_lib.jacobian`) into it sets every ``.grad`` at once, without building
+    per-parameter views at every step. Made on first use and made again whenever a
+    ``.grad`` is no longer such a slice (``zero_grad()``, a deep copy, new parameters).
+    """
+    params = optimizer.param_groups[0]["params"]
+    first = params[0].grad
+    flat = None if first is None else first._base
+    if flat is None or any(p.grad is None or p.grad._base is not flat for p in params):
+        flat = torch.zeros(sum(p.numel() for p in params), dtype=params[0].dtype, device=params[0].device)
+        offset = 0
+        for p in params:
+            p.grad = flat[offset : offset + p.numel()].view_as(p)
+            offset += p.numel()
+    return flat
+
+
+def fused_adam_step_(optimizer: torch.optim.Optimizer) -> None:
+    """``optimizer.step()`` of a fused Adam, minus most of its Python bookkeeping.
+
+    The same kernel (``torch._fused_adam_``) on the same tensors (the optimizer's own
+    moment and step tensors), so the parameters and the optimizer state end up
+    bit-identical to ``optimizer.step()`` (tested). ``optimizer.step()`` itself costs
+    several hundred microseconds of Python per call here, more than the arithmetic of
+    a bandit round; this path costs two tensor operations. Anything it does not cover
+    (other optimizers or options, hooks, first step, missing gradients) falls back to
+    ``optimizer.step()``.
+    """
+    groups = optimizer.param_groups
+    group = groups[0]
+    if (type(optimizer) is not torch.optim.Adam or len(groups) != 1 or not group.get("fused")
+            or group["amsgrad"] or group["capturable"] or group["differentiable"]
+            or group.get("decoupled_weight_decay", False) or isinstance(group["lr"], torch.Tensor)
+            or optimizer._optimizer_step_pre_hooks or optimizer._optimizer_step_post_hooks
+            or _optimizer_module._global_optimizer_pre_hooks or _optimizer_module._global_optimizer_post_hooks):
+        optimizer.step()
+        return
+    params = group["params"]
+    states = [optimizer.state.get(p) for p in params]
+    grads = [p.grad for p in params]
+    if any(not state for state in states) or any(g is None for g in grads):
+        optimizer.step()  # initialises the state (first step) or handles missing gradients
+        return
+    steps = [state["step"] for state in states]
+    beta1, beta2 = group["betas"]
+    with torch.no_grad():
+        torch._foreach_add_(steps, 1)
+        torch._fused_adam_(
+            params, grads, [state["exp_avg"] for state in states], [state["exp_avg_sq"] for state in states], [],
+            steps, amsgrad=False, lr=group["lr"], beta1=beta1, beta2=beta2, weight_decay=group["weight_decay"],
+            eps=group["eps"], maximize=group["maximize"], grad_scale=None, found_inf=None,
+        )

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import copy
 import math
+import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -45,6 +47,18 @@ SHOCK_PREFERENCES: dict[str, float] = {
 
 #: CTR of a category missing from a persona's preferences (as in the draft).
 DEFAULT_CTR = 0.01
+
+#: Largest catalogue and population accepted (beyond, building them would exhaust memory).
+MAX_SHOP_SIZE = 10_000_000
+#: Longest stream :meth:`ZooplusSimulator.draw_stream` draws (24 bytes a step; about 10 GB here).
+MAX_INTERACTIONS = 400_000_000
+
+
+def _check_size(name: str, value: object, maximum: int, minimum: int = 1) -> int:
+    value = check_int(name, value, minimum=minimum)
+    if value > maximum:
+        raise ValueError(f"{name} must be <= {maximum:,}, got {value:,}")
+    return value
 
 
 class ZooplusSimulator:
@@ -79,8 +93,8 @@ class ZooplusSimulator:
     """
 
     def __init__(self, n_products: int = 50, n_users: int = 1000, seed: int = 42) -> None:
-        self.n_products = check_int("n_products", n_products, minimum=1)
-        self.n_users = check_int("n_users", n_users, minimum=1)
+        self.n_products = _check_size("n_products", n_products, MAX_SHOP_SIZE)
+        self.n_users = _check_size("n_users", n_users, MAX_SHOP_SIZE)
         self.seed = check_int("seed", seed, minimum=0)
         self.rng = np.random.default_rng(self.seed)
         # The order of the draws below is the draft's: catalogue, then personas.
@@ -178,9 +192,10 @@ class ZooplusSimulator:
         ``get_reward(...)`` does: numpy's ``binomial(1, p)`` draws one uniform ``u``
         whatever ``p`` is (for ``0 < p < 1``), so the click can be decided later, for
         any arm, by :func:`click_from_uniform`. Running every agent on the same stream
-        gives common random numbers *and* the draft's own sequence of users and clicks.
+        gives common random numbers *and* the draft's own sequence of users (and of
+        clicks, for every arm whose CTR is at most 0.5).
         """
-        n_interactions = check_int("n_interactions", n_interactions, minimum=0)
+        n_interactions = _check_size("n_interactions", n_interactions, MAX_INTERACTIONS, minimum=0)
         users = np.empty(n_interactions, dtype=np.int64)
         uniforms = np.empty(n_interactions, dtype=np.float64)
         integers, random = self.rng.integers, self.rng.random
@@ -188,6 +203,38 @@ class ZooplusSimulator:
             users[t] = integers(0, self.n_users)
             uniforms[t] = random()
         return InteractionStream(users=users, personas=self.persona_index(users), uniforms=uniforms)
+
+    # ------------------------------------------------------------------ checkpoints
+    def state_dict(self) -> dict:
+        """Sizes, seed, random generator state, preferences and shock flag (see :mod:`bandits_lib.checkpoint`)."""
+        from .checkpoint import simulator_state_dict
+
+        return simulator_state_dict(self)
+
+    def load_state_dict(self, state: dict) -> None:
+        """Apply a :meth:`state_dict` of the same shop, all or nothing (``ValueError`` otherwise)."""
+        from .checkpoint import load_simulator_state_dict
+
+        load_simulator_state_dict(self, state)
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write the simulator's state to ``path`` (atomically)."""
+        from .checkpoint import save_checkpoint
+
+        return save_checkpoint(self, path)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> ZooplusSimulator:
+        """Rebuild a simulator from a checkpoint written by :meth:`save`."""
+        from .checkpoint import load_simulator
+
+        return load_simulator(path)
+
+    def restore(self, path: str | os.PathLike) -> None:
+        """Load a checkpoint of this same shop into this simulator, all or nothing."""
+        from .checkpoint import restore_simulator
+
+        restore_simulator(self, path)
 
     # ------------------------------------------------------------------ checks
     def _check_user(self, user_id: object) -> int:
@@ -224,19 +271,45 @@ class InteractionStream:
     def __len__(self) -> int:
         return len(self.users)
 
+    def __getitem__(self, index: slice) -> InteractionStream:
+        """The steps ``index`` (a slice) of the stream, e.g. ``stream[t:]`` to resume a run at step ``t``."""
+        if not isinstance(index, slice):
+            raise TypeError(f"index must be a slice such as stream[t:], got {type(index).__name__}")
+        return InteractionStream(users=self.users[index], personas=self.personas[index], uniforms=self.uniforms[index])
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write the stream's arrays to ``path`` (atomically)."""
+        from .checkpoint import save_checkpoint
+
+        return save_checkpoint(self, path)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> InteractionStream:
+        """Read a stream written by :meth:`save`."""
+        from .checkpoint import load_stream
+
+        return load_stream(path)
+
 
 def click_from_uniform(uniform: np.ndarray | float, ctr: np.ndarray | float) -> np.ndarray:
-    """The click numpy's ``Generator.binomial(1, ctr)`` returns when it draws ``uniform``.
+    r"""The click of an arm with true CTR ``ctr`` at a step whose uniform is ``uniform``.
 
-    numpy inverts the binomial CDF with the smaller of ``p`` and ``1 - p``: for
-    ``ctr <= 0.5`` it clicks when ``u > (1 - ctr)``, otherwise when ``u <= ctr``
-    (each threshold computed as ``exp(log(.))``, as numpy does). Either way the click
-    probability is ``ctr`` and, for a fixed ``u``, the outcome is a deterministic
-    function of the arm's CTR: that is what makes the comparison common random numbers.
+    One monotone rule for every arm: click iff :math:`u > 1 - \mathrm{CTR}` (equivalently
+    :math:`1 - u < \mathrm{CTR}`), so at a given step every arm with a higher CTR clicks
+    whenever one with a lower CTR does. That is what makes sharing the uniform across
+    agents *common random numbers*: the same arm gets the same click, and different
+    arms are positively coupled. The threshold is computed as ``exp(log(1 - ctr))``,
+    exactly as numpy's ``Generator.binomial(1, ctr)`` computes it for ``ctr <= 0.5``,
+    so for every arm with CTR at most 0.5 the click equals the draft's own
+    ``rng.binomial`` draw. (Above 0.5 numpy switches to ``u <= ctr``; copying that
+    switch would couple arms on either side of 0.5 in *opposite* directions and make a
+    comparison noisier than independent draws -- Chapter 3 measures it.)
 
     Examples
     --------
     >>> bool(click_from_uniform(0.99, 0.02)), bool(click_from_uniform(0.5, 0.02))
+    (True, False)
+    >>> bool(click_from_uniform(0.5, 0.6)), bool(click_from_uniform(0.3, 0.6))
     (True, False)
     """
     lower, upper = click_thresholds(ctr)
@@ -245,12 +318,11 @@ def click_from_uniform(uniform: np.ndarray | float, ctr: np.ndarray | float) -> 
 
 
 def click_thresholds(ctr: np.ndarray | float) -> tuple[np.ndarray, np.ndarray]:
-    """``(lower, upper)`` with click iff ``lower < u <= upper`` (see :func:`click_from_uniform`)."""
+    """``(lower, upper)`` with click iff ``lower < u <= upper`` (see :func:`click_from_uniform`).
+
+    ``lower = exp(log(1 - ctr))`` (1 for ``ctr = 0``: never; -inf for ``ctr = 1``: always)
+    and ``upper = +inf``.
+    """
     ctr = np.asarray(ctr, dtype=np.float64)
-    log_exp = np.vectorize(lambda x: math.exp(math.log(x)) if x > 0 else 0.0, otypes=[float])
-    low_p = ctr <= 0.5
-    lower = np.where(low_p, log_exp(1.0 - ctr), -np.inf)
-    upper = np.where(low_p, np.inf, log_exp(1.0 - (1.0 - ctr)))
-    # ctr == 0 never clicks (numpy returns 0 without drawing; streams assume 0 < ctr).
-    lower = np.where(ctr <= 0.0, np.inf, lower)
-    return lower, upper
+    lower = np.vectorize(lambda p: math.exp(math.log(1.0 - p)) if p < 1.0 else -math.inf, otypes=[float])(ctr)
+    return lower, np.full_like(lower, np.inf)

@@ -29,16 +29,32 @@ def test_same_users_and_clicks_as_the_draft_for_any_arms(shock_at):
 
 
 def test_stream_replays_the_draft_sequence_for_any_arms():
-    """The pre-drawn stream + click rule equals the draft's step-by-step draws."""
+    """The pre-drawn stream has the draft's users; its clicks are the draft's wherever CTR <= 0.5."""
     n = 3000
     stream = ZooplusSimulator(seed=5).draw_stream(n)
     draft = DraftZooplusSimulator(seed=5)
     ctr = ZooplusSimulator(seed=5).ctr_matrix()
     arms = np.random.default_rng(1).integers(0, 50, size=n)
+    compared = 0
     for t in range(n):
         assert stream.users[t] == draft.get_random_user()
-        expected = draft.get_reward(int(stream.users[t]), int(arms[t]))
-        assert bool(click_from_uniform(stream.uniforms[t], ctr[stream.personas[t], arms[t]])) == bool(expected)
+        p = ctr[stream.personas[t], arms[t]]
+        ours = bool(click_from_uniform(stream.uniforms[t], p))
+        theirs = bool(draft.get_reward(int(stream.users[t]), int(arms[t])))
+        if p <= 0.5:
+            assert ours == theirs
+            compared += 1
+        else:  # numpy's own rule above 0.5 is u <= p; ours stays monotone: u > 1 - p
+            assert theirs == (stream.uniforms[t] <= p) and ours == (stream.uniforms[t] > 1 - p)
+    assert compared > 2500
+
+
+def test_click_rule_is_monotone_in_the_ctr():
+    """At any step, an arm with a higher CTR clicks whenever one with a lower CTR does."""
+    u = np.random.default_rng(2).random(20_000)
+    ctrs = np.array([0.0, 0.02, 0.1, 0.45, 0.5, 0.55, 0.6, 0.99, 1.0])
+    clicks = np.stack([click_from_uniform(u, p) for p in ctrs])
+    assert (np.diff(clicks.astype(int), axis=0) >= 0).all()
 
 
 def test_click_rule_has_the_right_probability():

@@ -4,6 +4,8 @@ from .base import BanditAgent, UCBAgent
 from .baselines import OracleAgent, RandomAgent
 from .linucb import EpsilonGreedyAgent, LinUCBAgent
 from .neural import LastLayerNeuralUCBAgent, NeuralLinUCBAgent, NeuralUCBAgent
+from .nonstationary import DiscountedLinUCBAgent, ForgettingNeuralUCBAgent, SlidingWindowLinUCBAgent
+from .thompson import LinTSAgent, NeuralTSAgent, ThompsonSampling
 
 __all__ = [
     "BanditAgent",
@@ -15,4 +17,10 @@ __all__ = [
     "NeuralLinUCBAgent",
     "RandomAgent",
     "OracleAgent",
+    "DiscountedLinUCBAgent",
+    "SlidingWindowLinUCBAgent",
+    "ForgettingNeuralUCBAgent",
+    "ThompsonSampling",
+    "LinTSAgent",
+    "NeuralTSAgent",
 ]

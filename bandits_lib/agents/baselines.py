@@ -1,6 +1,6 @@
 """Reference agents: uniformly random play, and the oracle that defines regret.
 
-Taught in: chapters/02_linucb (baselines), chapters/03_9_showdown.
+Taught in: chapters/02_linucb (baselines), chapters/03_6_showdown.
 """
 
 from __future__ import annotations

@@ -66,8 +66,11 @@ class LinUCBAgent(UCBAgent):
         self.ridge = DisjointRidge(n_products, self.feature_dim, self.lambda_, device=self.device)
 
     def _components(self, features) -> tuple[torch.Tensor, torch.Tensor, None]:
-        X = features.X
-        return self.ridge.estimate(X), ucb_bonus(self.ridge.quadratic_form(X), self.alpha), None
+        # The conversion to float64 and the rows' outer products are made once per feature matrix.
+        dtype = self.ridge.A_inv.dtype
+        X = features.as_dtype(dtype)
+        squared = self.ridge.quadratic_form(X, outer=features.outer(dtype))
+        return self.ridge.estimate(X), ucb_bonus(squared, self.alpha), None
 
     def _learn(self, arm: int, x: torch.Tensor, reward: float, cache: None) -> None:
         self.ridge.update(arm, x, reward)
@@ -109,7 +112,7 @@ class EpsilonGreedyAgent(BanditAgent):
     def _decide(self, features) -> tuple[int, None]:
         if self.rng.random() < self.epsilon:
             return int(self.rng.integers(features.X.shape[0])), None
-        return int(torch.argmax(self.ridge.estimate(features.X))), None
+        return int(torch.argmax(self.ridge.estimate(features.as_dtype(self.ridge.theta.dtype)))), None
 
     def _learn(self, arm: int, x: torch.Tensor, reward: float, cache: None) -> None:
         self.ridge.update(arm, x, reward)

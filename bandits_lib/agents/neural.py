@@ -11,10 +11,15 @@ r"""Neural bandits: NeuralUCB and its two practical relatives.
 
 All three evaluate the network once per *distinct* feature row (5 per user in the pet
 shop, not 50) and train with gradients from the closed-form backward pass of
-:mod:`bandits_lib.jacobian` (equal to autograd's; tested).
+:mod:`bandits_lib.jacobian` (equal to autograd's; tested). NeuralUCB and last-layer
+NeuralUCB also *decide* on the distinct rows (the arm is the first arm of the best row,
+exactly the arm ``argmax`` over all arms picks) and every agent takes its Adam step
+through :func:`~bandits_lib.networks.fused_adam_step_` (bit-identical to
+``optimizer.step()``, a fraction of its Python cost). The performance appendix measures
+each of these choices.
 
-Taught in: chapters/03_3_neuralucb, chapters/03_4_network_and_agent,
-chapters/03_8_cost_of_exploration.
+Taught in: chapters/03_2_neuralucb, chapters/03_4_online_learning,
+chapters/03_5_cost_of_exploration, chapters/appendix_performance.
 """
 
 from __future__ import annotations
@@ -26,14 +31,30 @@ import torch
 from torch import nn
 
 from .._validation import check_choice, check_float, check_hidden_dims, check_int
-from ..exploration import CONFIDENCE_MODES, DisjointRidge, FullConfidence, ucb_bonus
-from ..jacobian import JACOBIAN_MODES, compute_jacobian, forward_and_jacobian, mlp_backward, mlp_forward
-from ..networks import NeuralBanditModel, NeuralBanditNetwork, count_parameters, make_mlp, seeded_generator
+from ..exploration import CONFIDENCE_MODES, DisjointRidge, FullConfidence, _cast, ucb_bonus
+from ..jacobian import (
+    JACOBIAN_MODES,
+    compute_jacobian,
+    forward_and_jacobian,
+    mlp_backward,
+    mlp_forward,
+    unit_output_grad,
+)
+from ..networks import (
+    NeuralBanditModel,
+    NeuralBanditNetwork,
+    count_parameters,
+    flat_gradient_buffer,
+    fused_adam_step_,
+    make_mlp,
+    seeded_generator,
+)
 from .base import UCBAgent
 
 
 class _NeuralAgent(UCBAgent):
-    """Shared set-up of the neural agents: hyperparameter checks and the Adam step."""
+    """Shared set-up of the neural agents: hyperparameter checks, the Adam step, and the
+    decision on distinct rows for agents that score rows (``_score_rows``)."""
 
     model: nn.Module
 
@@ -51,14 +72,29 @@ class _NeuralAgent(UCBAgent):
         # The fused kernel updates all parameter tensors in one call (same Adam maths).
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=self.lr, fused=True)
 
-    def _step(self, flat_gradient: torch.Tensor) -> None:
-        """One Adam step given the gradient of the loss for all parameters, shape (p,)."""
-        offset = 0
-        for parameter in self.model.parameters():
-            n = parameter.numel()
-            parameter.grad = flat_gradient[offset : offset + n].view_as(parameter)
-            offset += n
-        self.optimizer.step()
+    def _step(self, flat_gradient: torch.Tensor, scale: float = 1.0) -> None:
+        """One Adam step on the gradient ``scale * flat_gradient`` (shape (p,), ``parameters()`` order)."""
+        torch.mul(flat_gradient, scale, out=flat_gradient_buffer(self.optimizer))
+        fused_adam_step_(self.optimizer)
+
+    # Agents whose scores depend on the feature row only (not on the arm) implement
+    # _score_rows(features) -> (exploitation, bonus, cache), one entry per distinct row
+    # (features.groups().rows), and get _components and _decide from here.
+    def _score_rows(self, features) -> tuple[torch.Tensor, torch.Tensor, Any]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _components(self, features) -> tuple[torch.Tensor, torch.Tensor, Any]:
+        exploitation, bonus, cache = self._score_rows(features)
+        inverse = features.groups().inverse
+        return exploitation[inverse], bonus[inverse], cache
+
+    def _decide(self, features) -> tuple[int, Any]:
+        if type(self)._components is not _NeuralAgent._components:  # a subclass scores arms its own way
+            return super()._decide(features)
+        exploitation, bonus, cache = self._score_rows(features)
+        # Rows are in order of first appearance: the first arm of the best row is the
+        # arm argmax(exploitation[inverse] + bonus[inverse]) picks (see _RowGroups).
+        return features.groups().first_arm[int(torch.argmax(exploitation + bonus))], cache
 
 
 class NeuralUCBAgent(_NeuralAgent):
@@ -147,18 +183,19 @@ class NeuralUCBAgent(_NeuralAgent):
             outputs = self.model(X)[:, 0]
         return outputs, compute_jacobian(self.model, X, self.jacobian)
 
-    def _components(self, features) -> tuple[torch.Tensor, torch.Tensor, Any]:
-        distinct, inverse = features.distinct()
-        outputs, J = self._forward_and_jacobian(distinct)  # (n_distinct,), (n_distinct, p)
+    def _score_rows(self, features) -> tuple[torch.Tensor, torch.Tensor, Any]:
+        groups = features.groups()
+        outputs, J = self._forward_and_jacobian(groups.rows)  # (n_distinct,), (n_distinct, p)
         solved = self.confidence.solve(J)  # rows A^{-1} g: the one pass over A^{-1}
-        bonus = ucb_bonus(self.confidence.quadratic_form(J, solved), self.alpha).to(outputs.dtype)
-        return outputs[inverse], bonus[inverse], (inverse, outputs, J, solved)
+        bonus = _cast(ucb_bonus(self.confidence.quadratic_form(J, solved), self.alpha), outputs.dtype)
+        return outputs, bonus, (groups, outputs, J, solved)
 
     def _learn(self, arm: int, x: torch.Tensor, reward: float, cache: Any) -> None:
-        inverse, outputs, J, solved = cache
-        row = int(inverse[arm])
-        self.confidence.update(J[row], None if solved is None else solved[row])
-        self._step(2.0 * (outputs[row] - reward) * J[row])
+        groups, outputs, J, solved = cache
+        row = groups.group_of[arm]
+        gradient = J[row]
+        self.confidence.update(gradient, None if solved is None else solved[row])
+        self._step(gradient, 2.0 * (outputs.tolist()[row] - reward))
 
 
 class LastLayerNeuralUCBAgent(_NeuralAgent):
@@ -203,22 +240,23 @@ class LastLayerNeuralUCBAgent(_NeuralAgent):
         self._init_optimizer()
         self.confidence = FullConfidence(self.embedding_dim, self.lambda_, device=self.device)
 
-    def _components(self, features) -> tuple[torch.Tensor, torch.Tensor, Any]:
-        distinct, inverse = features.distinct()
-        activations, pre_activations = mlp_forward(self.model, distinct)
+    def _score_rows(self, features) -> tuple[torch.Tensor, torch.Tensor, Any]:
+        groups = features.groups()
+        activations, pre_activations = mlp_forward(self.model, groups.rows)
         z, prediction = activations[-2], activations[-1][:, 0]  # embedding, output
-        solved = self.confidence.solve(z)
-        bonus = ucb_bonus(self.confidence.quadratic_form(z, solved), self.alpha).to(z.dtype)
-        return prediction[inverse], bonus[inverse], (inverse, activations, pre_activations, solved)
+        Z = _cast(z, self.confidence.dtype)  # once, for the solve, the bonus and the update
+        solved = self.confidence.solve(Z)
+        bonus = _cast(ucb_bonus(self.confidence.quadratic_form(Z, solved), self.alpha), z.dtype)
+        return prediction, bonus, (groups, activations, pre_activations, Z, solved)
 
     def _learn(self, arm: int, x: torch.Tensor, reward: float, cache: Any) -> None:
-        inverse, activations, pre_activations, solved = cache
-        row = int(inverse[arm])
-        self.confidence.update(activations[-2][row], solved[row])
-        one = slice(row, row + 1)
-        gradient = mlp_backward(self.model, [a[one] for a in activations], [z[one] for z in pre_activations],
-                                torch.ones(1, dtype=x.dtype, device=x.device))[0]
-        self._step(2.0 * (activations[-1][row, 0] - reward) * gradient)
+        groups, activations, pre_activations, Z, solved = cache
+        row = groups.group_of[arm]
+        self.confidence.update(Z[row], solved[row])
+        # The backward pass of every distinct row costs the same few operations as one row's.
+        output = activations[-1]
+        J = mlp_backward(self.model, activations, pre_activations, unit_output_grad(output))
+        self._step(J[row], 2.0 * (output[:, 0].tolist()[row] - reward))
 
 
 class NeuralLinUCBAgent(_NeuralAgent):
@@ -268,18 +306,20 @@ class NeuralLinUCBAgent(_NeuralAgent):
         self.ridge = DisjointRidge(n_arms, self.embedding_dim, self.lambda_, device=self.device)
 
     def _components(self, features) -> tuple[torch.Tensor, torch.Tensor, Any]:
-        distinct, inverse = features.distinct()
-        activations, pre_activations = mlp_forward(self.model, distinct)
-        z = activations[-1][inverse]  # (n_arms, embedding_dim)
-        bonus = ucb_bonus(self.ridge.quadratic_form(z), self.alpha)
-        return self.ridge.estimate(z).to(z.dtype), bonus.to(z.dtype), (inverse, activations, pre_activations)
+        groups = features.groups()
+        activations, pre_activations = mlp_forward(self.model, groups.rows)
+        z = activations[-1]
+        Z = z[groups.inverse].to(self.ridge.A_inv.dtype)  # (n_arms, embedding_dim), once in the ridge's dtype
+        bonus = ucb_bonus(self.ridge.quadratic_form(Z), self.alpha)
+        return self.ridge.estimate(Z).to(z.dtype), bonus.to(z.dtype), (groups, activations, pre_activations)
 
     def _learn(self, arm: int, x: torch.Tensor, reward: float, cache: Any) -> None:
-        inverse, activations, pre_activations = cache
-        row = int(inverse[arm])
+        groups, activations, pre_activations = cache
+        row = groups.group_of[arm]
         z = activations[-1][row]
         self.ridge.update(arm, z, reward)
         theta = self.ridge.theta[arm].to(z.dtype)
-        one = slice(row, row + 1)
-        gradient = mlp_backward(self.model, [a[one] for a in activations], [p[one] for p in pre_activations], theta)[0]
-        self._step(2.0 * (float(z @ theta) - reward) * gradient)
+        # Gradients of theta . phi(x) for every distinct row (same operations as for one row).
+        J = mlp_backward(self.model, activations, pre_activations, theta)
+        self._step(J[row], 2.0 * (float(torch.dot(z, theta)) - reward))
+

@@ -1,0 +1,232 @@
+"""Each performance shortcut against a slow, obviously-correct computation.
+
+* fused_adam_step_ / flat_gradient_buffer against torch's own optimizer.step();
+* FullConfidence with deferred Sherman--Morrison corrections against an explicit inverse;
+* the decision on distinct rows against argmax over every arm (ties included);
+* update()'s same-memory check against value comparison;
+* results independent of n_jobs for every neural agent.
+"""
+
+import copy
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from bandits_lib import (
+    FeatureBuilder,
+    FullConfidence,
+    LastLayerNeuralUCBAgent,
+    LinUCBAgent,
+    NeuralBanditModel,
+    NeuralBanditNetwork,
+    NeuralLinUCBAgent,
+    NeuralUCBAgent,
+    ZooplusSimulator,
+    run_comparison,
+)
+from bandits_lib.agents.base import _is_row_view, _RowGroups
+from bandits_lib.networks import flat_gradient_buffer, fused_adam_step_
+from bandits_lib.reference import ReferenceNeuralUCBAgent
+
+
+# ----------------------------------------------------------------------------- Adam
+@pytest.mark.parametrize("make", [lambda: NeuralBanditNetwork(9, (16, 8), seed=0),
+                                  lambda: NeuralBanditModel(9, (16, 8), embedding_dim=6, seed=0)])
+def test_fused_adam_step_is_bit_identical_to_optimizer_step(make):
+    fast_model, slow_model = make(), make()
+    fast = torch.optim.Adam(fast_model.parameters(), lr=1e-2, fused=True)
+    slow = torch.optim.Adam(slow_model.parameters(), lr=1e-2, fused=True)
+    p = sum(q.numel() for q in fast_model.parameters())
+    gen = torch.Generator().manual_seed(1)
+    for step in range(25):
+        g = torch.randn(p, generator=gen)
+        flat_gradient_buffer(fast).copy_(g)
+        fused_adam_step_(fast)
+        offset = 0
+        for q in slow_model.parameters():
+            q.grad = g[offset: offset + q.numel()].view_as(q).clone()
+            offset += q.numel()
+        slow.step()
+        if step == 10:  # the buffer is made again after zero_grad() ...
+            fast.zero_grad()
+        if step == 17:  # ... and after a deep copy (fresh .grad tensors)
+            fast_model, fast = copy.deepcopy((fast_model, fast))
+    for a, b in zip(fast_model.parameters(), slow_model.parameters()):
+        assert torch.equal(a, b)
+    for a, b in zip(fast.state.values(), slow.state.values()):
+        assert all(torch.equal(a[k], b[k]) for k in ("step", "exp_avg", "exp_avg_sq"))
+
+
+def test_flat_gradient_buffer_slices_are_the_parameter_grads():
+    model = NeuralBanditNetwork(9, (5, 3), seed=0)
+    opt = torch.optim.Adam(model.parameters(), fused=True)
+    flat = flat_gradient_buffer(opt)
+    flat.copy_(torch.arange(flat.numel(), dtype=flat.dtype))
+    expected = torch.cat([q.grad.reshape(-1) for q in model.parameters()])
+    assert torch.equal(expected, flat)
+    assert flat_gradient_buffer(opt) is flat  # reused while valid
+
+
+def test_fused_adam_falls_back_for_other_settings():
+    model = NeuralBanditNetwork(3, (4,), seed=0)
+    twin = copy.deepcopy(model)
+    for opt_fast, opt_slow in [(torch.optim.Adam(model.parameters(), lr=0.1), torch.optim.Adam(twin.parameters(), lr=0.1)),
+                               (torch.optim.SGD(model.parameters(), lr=0.1), torch.optim.SGD(twin.parameters(), lr=0.1))]:
+        for _ in range(3):
+            flat_gradient_buffer(opt_fast).fill_(0.5)
+            fused_adam_step_(opt_fast)
+            for q in twin.parameters():
+                q.grad = torch.full_like(q, 0.5)
+            opt_slow.step()
+    for a, b in zip(model.parameters(), twin.parameters()):
+        assert torch.equal(a, b)
+
+
+# ----------------------------------------------------------------------------- deferred Sherman-Morrison
+@pytest.mark.parametrize("flush_every", [1, 3, 7])
+@pytest.mark.parametrize("with_solved", [False, True])
+def test_deferred_corrections_equal_explicit_inverse(flush_every, with_solved):
+    torch.manual_seed(0)
+    p, lam = 40, 0.6
+    conf = FullConfidence(p, lam, flush_every=flush_every)
+    A = lam * torch.eye(p, dtype=torch.float64)
+    for step in range(60):
+        g = torch.randn(p, dtype=torch.float64)
+        J = torch.randn(3, p, dtype=torch.float64)
+        exact = torch.linalg.inv(A)
+        # solve and the quadratic form see pending corrections (checked before each update)
+        torch.testing.assert_close(conf.solve(J), J @ exact, rtol=1e-9, atol=1e-11)
+        torch.testing.assert_close(conf.quadratic_form(J), torch.einsum("kp,pq,kq->k", J, exact, J),
+                                   rtol=1e-9, atol=1e-11)
+        assert conf.n_pending == step % flush_every if flush_every > 1 else conf.n_pending == 0
+        conf.update(g, conf.solve(g.unsqueeze(0))[0] if with_solved else None)
+        A += torch.outer(g, g)
+    assert conf.n_updates == 60
+    torch.testing.assert_close(conf.inverse(), torch.linalg.inv(A), rtol=1e-9, atol=1e-11)
+    assert conf.n_pending == 0  # inverse() folded the pending rows in
+
+
+def test_deferred_and_immediate_agree_and_a_inv_attribute_is_current():
+    torch.manual_seed(1)
+    immediate, deferred = FullConfidence(25, 1.0, flush_every=1), FullConfidence(25, 1.0, flush_every=5)
+    for _ in range(13):
+        g = torch.randn(25, dtype=torch.float64)
+        immediate.update(g)
+        deferred.update(g)
+    assert deferred.n_pending == 3
+    torch.testing.assert_close(deferred.A_inv, immediate.A_inv, rtol=1e-10, atol=1e-12)
+    assert deferred.n_pending == 0
+    twin = copy.deepcopy(deferred)
+    g = torch.randn(25, dtype=torch.float64)
+    twin.update(g)
+    deferred.update(g)
+    torch.testing.assert_close(twin.inverse(), deferred.inverse())
+
+
+def test_default_deferral_depends_on_size():
+    assert FullConfidence(100, 1.0).flush_every == 1
+    assert FullConfidence(9601, 1.0, device="meta").flush_every == 32
+    with pytest.raises(ValueError, match="flush_every"):
+        FullConfidence(10, 1.0, flush_every=0)
+
+
+def test_neural_ucb_with_deferred_corrections_matches_the_draft_reference():
+    fast = NeuralUCBAgent(9, (16, 8), lambda_=1.0, alpha=1.5, lr=1e-2, confidence="full", jacobian="analytic", seed=3)
+    fast.confidence = FullConfidence(fast.p, 1.0, flush_every=4)
+    slow = ReferenceNeuralUCBAgent(9, (16, 8), lambda_=1.0, alpha=1.5, lr=1e-2, confidence="full", seed=3,
+                                   dtype=torch.float64)
+    sim = ZooplusSimulator(n_products=12, seed=0)
+    rows, stream, ctr = FeatureBuilder(sim.products).by_index, sim.draw_stream(90), sim.ctr_matrix()
+    for t in range(90):
+        X = rows[int(stream.personas[t])]
+        for a, b in zip(fast.ucb_components(X), slow.ucb_components(X)):
+            torch.testing.assert_close(a.double(), b.double(), rtol=1e-4, atol=2e-5)
+        arm = slow.predict(X)
+        fast.predict(X)
+        reward = float(stream.uniforms[t] < ctr[int(stream.personas[t]), arm])
+        fast.update(arm, X[arm], reward)
+        slow.update(arm, X[arm], reward)
+
+
+# ----------------------------------------------------------------------------- decisions on distinct rows
+def test_row_groups_against_first_appearance():
+    gen = torch.Generator().manual_seed(0)
+    for _ in range(100):
+        k = int(torch.randint(1, 30, (1,), generator=gen))
+        X = torch.randint(0, 3, (k, 2), generator=gen).float()
+        groups = _RowGroups(X)
+        seen = []
+        for row in X.tolist():
+            if row not in seen:
+                seen.append(row)
+        assert groups.group_of == [seen.index(row) for row in X.tolist()]
+        assert groups.first_arm == [X.tolist().index(row) for row in seen]
+        assert torch.equal(groups.rows[groups.inverse], X)
+        scores = torch.randint(0, 2, (len(seen),), generator=gen).float()  # many ties
+        assert groups.first_arm[int(torch.argmax(scores))] == int(torch.argmax(scores[groups.inverse]))
+
+
+def _agents():
+    return [NeuralUCBAgent(9, (8,), confidence="full", jacobian="analytic", seed=0),
+            NeuralUCBAgent(9, (8,), confidence="diagonal", jacobian="analytic", seed=0),
+            NeuralUCBAgent(9, (8,), confidence="diagonal", jacobian="vmap", alpha=0.0, seed=1),
+            LastLayerNeuralUCBAgent(9, (8,), embedding_dim=4, seed=0),
+            NeuralLinUCBAgent(50, 9, (8,), embedding_dim=4, seed=0),
+            LinUCBAgent(50, 9)]
+
+
+@pytest.mark.parametrize("agent", _agents(), ids=lambda a: type(a).__name__)
+def test_decision_is_argmax_over_every_arm(agent):
+    sim = ZooplusSimulator(seed=2)
+    rows, stream = FeatureBuilder(sim.products).by_index, sim.draw_stream(150)
+    for t in range(150):
+        X = rows[int(stream.personas[t])]
+        exploitation, bonus = agent.ucb_components(X)
+        arm = agent.predict(X)
+        assert arm == int(torch.argmax(exploitation + bonus))
+        agent.update(arm, X[arm], float(stream.uniforms[t] < 0.3))
+
+
+def test_all_rows_equal_gives_the_first_arm():
+    agent = NeuralUCBAgent(3, (4,), confidence="diagonal", jacobian="analytic", seed=0)
+    X = torch.ones(7, 3)
+    assert agent.predict(X) == 0
+
+
+# ----------------------------------------------------------------------------- update's same-memory check
+def test_row_view_check():
+    X = torch.rand(6, 4)
+    assert all(_is_row_view(X[i], X, i) for i in range(6))
+    assert not _is_row_view(X[2], X, 3)
+    assert not _is_row_view(X[2].clone(), X, 2)
+    assert not _is_row_view(X[2].double(), X, 2)
+    square = torch.rand(4, 4)
+    assert not _is_row_view(square[:, 0], square, 0)  # same address and shape as row 0, other stride
+    assert not _is_row_view(X[2:3], X, 2)  # (1, d), not a row vector
+    assert not _is_row_view(X[2].tolist(), X, 2)
+
+
+def test_update_accepts_an_equal_copy_and_rejects_another_row():
+    agent = LinUCBAgent(4, 3)
+    X = torch.eye(4, 3)
+    arm = agent.predict(X)
+    with pytest.raises(ValueError, match="feature_vector must equal row"):
+        agent.update(arm, X[(arm + 1) % 4], 1.0)
+    agent.update(arm, X[arm].clone().double(), 1.0)  # equal values, other memory: checked in full
+    assert agent.t == 1
+
+
+# ----------------------------------------------------------------------------- determinism
+def test_every_neural_agent_is_independent_of_n_jobs():
+    agents = {
+        "full": lambda s: NeuralUCBAgent(9, (8, 4), confidence="full", jacobian="analytic", seed=s),
+        "diagonal": lambda s: NeuralUCBAgent(9, (8, 4), confidence="diagonal", jacobian="analytic", seed=s),
+        "last_layer": lambda s: LastLayerNeuralUCBAgent(9, (8, 4), embedding_dim=4, seed=s),
+        "hybrid": lambda s: NeuralLinUCBAgent(50, 9, (8, 4), embedding_dim=4, seed=s),
+    }
+    sequential = run_comparison(agents, 250, seeds=[0, 1], n_jobs=1, progress=False)
+    parallel = run_comparison(agents, 250, seeds=[0, 1], n_jobs=2, progress=False)
+    pd.testing.assert_frame_equal(sequential, parallel)
+    assert np.unique(sequential["arm"]).size > 1
