@@ -3,7 +3,7 @@
 Every function draws on a given matplotlib ``Axes`` (or a new one) and returns it, so
 the widgets and the static pages draw the very same figure.
 
-Taught in: chapters/02_linucb, chapters/03_9_showdown.
+Taught in: chapters/02_linucb, chapters/03_6_showdown.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ def plot_cumulative_regret(df: pd.DataFrame, ax: Axes | None = None, title: str 
         else:
             spread = wide.std(axis=1).fillna(0.0)
             low, high = mean - spread, mean + spread
-        ax.plot(mean.index, mean.to_numpy(), color=colors[name], label=f"{name} ({wide.shape[1]} seeds)")
+        ax.plot(mean.index, mean.to_numpy(), color=colors[name], label=f"{name} ({wide.shape[1]} seed{'' if wide.shape[1] == 1 else 's'})")
         ax.fill_between(mean.index, low.to_numpy(), high.to_numpy(), color=colors[name], alpha=0.2, linewidth=0)
     if shock_at is None:
         shock_at = df.attrs.get("market_shock_at")

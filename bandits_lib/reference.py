@@ -12,7 +12,7 @@ an unused ``b`` vector, a fifth persona in one feature helper. These references 
 algorithms and drop the bugs; all share the library's
 ``update(chosen_arm, feature_vector, reward)``.)
 
-Taught in: chapters/03_8_cost_of_exploration, benchmarks/.
+Taught in: chapters/03_5_cost_of_exploration, chapters/03_4_online_learning (draft_loop), benchmarks/.
 """
 
 from __future__ import annotations

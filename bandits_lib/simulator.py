@@ -8,7 +8,7 @@ experiments need (the persona x product CTR matrix, the oracle CTR) and an
 every agent compared meets identical users *and* identical click outcomes (common
 random numbers).
 
-Taught in: chapters/01_static_recommender (the simulator), chapters/03_9_showdown
+Taught in: chapters/01_static_recommender (the simulator), chapters/03_6_showdown
 (common random numbers).
 """
 

@@ -431,7 +431,7 @@ class Explorer:
         self._syncing = False
         for name, control in self.controls.items():
             control.observe(lambda change, name=name: self._on_change(name, change), names="value")
-        self.figure = self._draw(self.values)
+        self.figure = self._draw(self.values, live=False)
         self._sync_controls()
         self._show()
 
@@ -450,7 +450,7 @@ class Explorer:
         if "agent" in changes and "lr" not in changes and changes["agent"] != self.values["agent"]:
             merged["lr"] = None
         values = self._check(**merged)
-        figure = self._draw(values)
+        figure = self._draw(values, live=True)
         self.values, self.figure = values, figure
         self.status.value = ""
         self._sync_controls()
@@ -458,8 +458,15 @@ class Explorer:
         return figure
 
     # ------------------------------------------------------------------ internals
-    def _draw(self, values: dict) -> Figure:
-        """The figure for ``values``; a progress bar, if any, shows in the output area."""
+    def _draw(self, values: dict, live: bool) -> Figure:
+        """The figure for ``values``; while live, a progress bar, if any, shows in the output area.
+
+        The first figure (drawn when the explorer is built, which is all a static page
+        shows) is drawn without the output area and without a progress bar: a book build
+        has no front end to show them, only a kernel to flood with widget messages.
+        """
+        if not live:
+            return self._figure_function(**values)
         extra = {"progress": True} if self._progress else {}
         failure = None
         with self.output:  # the context would swallow an exception: carry it out by hand

@@ -98,3 +98,18 @@ def built_book(book_build: BookBuild) -> Path:
             + book_build.log[-4000:]
         )
     return book_build.html_dir
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
+def pytest_collection_modifyitems(config, items):
+    """Groups for ``pytest-xdist --dist loadgroup`` (``make test`` runs two workers).
+
+    A notebook's cells share one kernel, so each file stays on one worker; every test
+    that reads the smoke-scale book build joins one group, so the book is built once.
+    Without xdist the marker is inert.
+    """
+    book_files = {"test_book.py", "test_browser.py"}  # test_browser asks for the build at run time
+    for item in items:
+        uses_book = "book_build" in getattr(item, "fixturenames", ()) or item.path.name in book_files
+        group = "book" if uses_book else os.path.relpath(item.path, config.rootpath)
+        item.add_marker(pytest.mark.xdist_group(group))

@@ -301,8 +301,9 @@ class BanditAgent:
         _checkpoint.restore_agent(self, path)
 
     def __repr__(self) -> str:
-        keys = [k for k in ("n_arms", "feature_dim", "alpha", "lambda_", "lr", "confidence", "epsilon") if hasattr(self, k)]
-        return f"{type(self).__name__}({', '.join(f'{k}={getattr(self, k)!r}' for k in keys)})"
+        keys = ("n_arms", "feature_dim", "alpha", "lambda_", "lr", "confidence_mode", "epsilon")
+        shown = {k.removesuffix("_mode"): getattr(self, k) for k in keys if hasattr(self, k)}
+        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in shown.items())})"
 
 
 class UCBAgent(BanditAgent):
