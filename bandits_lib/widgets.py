@@ -359,6 +359,7 @@ def bonus_explorer_figure(agent: str = "LinUCB", alpha: float = DEFAULT_ALPHA, l
     right.plot(steps_axis, max_bonus, marker=".", linestyle="--", label="largest")
     right.axvline(values["steps"], color="black", linewidth=1, label=f"shown: {values['steps']} steps")
     right.set_xscale("symlog", linthresh=10)
+    right.set_xlim(0, steps_axis.max() * 1.1)  # no negative side on a count of steps
     right.set_xlabel("training steps (interactions)")
     right.set_ylabel("exploration bonus (CTR units)")
     first, last = mean_bonus[0], mean_bonus[-1]

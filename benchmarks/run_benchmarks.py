@@ -3,7 +3,7 @@
 
 Run on demand (never a timed test):
 
-    python benchmarks/run_benchmarks.py           # full run, ~10 min on 2 cores; writes benchmarks/results/
+    python benchmarks/run_benchmarks.py           # full run, ~20 min on 2 cores; writes benchmarks/results/
     python benchmarks/run_benchmarks.py --quick   # smoke check, ~1-2 min; writes nothing unless --output
 
 What it measures, all in the same run so every speed-up is a ratio of two numbers taken
