@@ -38,6 +38,7 @@ from tqdm.auto import tqdm
 from ._validation import check_int
 from .agents.base import BanditAgent
 from .config import SMOKE
+from .experiments import call_factory
 from .features import FEATURE_DIM, FeatureBuilder
 from .simulator import PERSONAS, ZooplusSimulator, click_thresholds
 
@@ -153,14 +154,7 @@ def _make(spec: Callable[..., BanditAgent], seed: int, environment: Environment)
     if isinstance(spec, BanditAgent) or not callable(spec):
         raise TypeError(f"agents values must be factories called with a seed (e.g. lambda seed: ...), "
                         f"got {type(spec).__name__}")
-    try:
-        parameters = inspect.signature(spec).parameters
-    except (TypeError, ValueError):
-        parameters = {}
-    agent = spec(seed=seed, environment=environment) if "environment" in parameters else spec(seed)
-    if not isinstance(agent, BanditAgent):
-        raise TypeError(f"an agent factory returned {type(agent).__name__}, expected a BanditAgent")
-    return agent
+    return call_factory(spec, seed, environment=environment)
 
 
 def _takes_agent(make_environment: Callable[..., Environment]) -> bool:

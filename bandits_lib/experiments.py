@@ -45,11 +45,18 @@ def make_agent(spec: AgentSpec, seed: int, simulator: ZooplusSimulator) -> Bandi
         return spec
     if not callable(spec):
         raise TypeError(f"agents values must be agents or factories callable with a seed, got {type(spec).__name__}")
+    return call_factory(spec, seed, simulator=simulator)
+
+
+def call_factory(factory: Callable[..., BanditAgent], seed: int, **context: Any) -> BanditAgent:
+    """``factory(seed)``; by keyword, ``factory(seed=seed, name=value)`` for each ``context``
+    item whose name the factory's signature has (e.g. ``simulator``, ``environment``)."""
     try:
-        parameters = inspect.signature(spec).parameters
+        parameters = inspect.signature(factory).parameters
     except (TypeError, ValueError):
         parameters = {}
-    agent = spec(seed=seed, simulator=simulator) if "simulator" in parameters else spec(seed)
+    wanted = {name: value for name, value in context.items() if name in parameters}
+    agent = factory(seed=seed, **wanted) if wanted else factory(seed)
     if not isinstance(agent, BanditAgent):
         raise TypeError(f"an agent factory returned {type(agent).__name__}, expected a BanditAgent")
     return agent
