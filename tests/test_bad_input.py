@@ -1,6 +1,7 @@
 """Bad input gets a clear error naming the argument, and changes nothing."""
 
 import copy
+from collections import deque
 
 import numpy as np
 import pytest
@@ -43,6 +44,8 @@ def snapshot(agent):
             state[key] = copy.deepcopy(value.state_dict())
         elif isinstance(value, np.random.Generator):
             state[key] = copy.deepcopy(value.bit_generator.state)
+        elif isinstance(value, torch.Generator):
+            state[key] = value.get_state().clone()
         elif hasattr(value, "__dict__") and not isinstance(value, type):
             state[key] = {k: (v.clone() if isinstance(v, torch.Tensor) else copy.deepcopy(v)) for k, v in vars(value).items()}
         elif isinstance(value, torch.Tensor):
@@ -58,7 +61,7 @@ def same(x, y):
         return isinstance(y, torch.Tensor) and x.shape == y.shape and torch.equal(x, y)
     if isinstance(x, dict):
         return isinstance(y, dict) and x.keys() == y.keys() and all(same(x[k], y[k]) for k in x)
-    if isinstance(x, (list, tuple)):
+    if isinstance(x, (list, tuple, deque)):  # deque: a sliding window's history
         return type(x) is type(y) and len(x) == len(y) and all(same(a, b) for a, b in zip(x, y))
     if hasattr(x, "__dict__") and not isinstance(x, type):
         return same(vars(x), vars(y))

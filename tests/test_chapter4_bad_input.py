@@ -1,7 +1,6 @@
 """Chapter 4 agents: bad input gets a clear error naming the argument, and changes nothing."""
 
 import copy
-from collections import deque
 
 import pytest
 import torch
@@ -14,7 +13,7 @@ from bandits_lib import (
     NeuralTSAgent,
     SlidingWindowLinUCBAgent,
 )
-from test_bad_input import BAD_FEATURES, D, snapshot, trained
+from test_bad_input import BAD_FEATURES, D, assert_same, snapshot, trained
 
 
 def make_agents():
@@ -30,49 +29,21 @@ def make_agents():
     }
 
 
-def full_snapshot(agent):
-    """snapshot() of test_bad_input, plus the state of the agent's torch.Generator."""
-    state = snapshot(agent)
-    for key, value in vars(agent).items():
-        if isinstance(value, torch.Generator):
-            state[key] = value.get_state().clone()
-    return state
-
-
-def same(x, y):
-    """test_bad_input.same, extended to deques (the sliding window's history)."""
-    if isinstance(x, torch.Tensor):
-        return isinstance(y, torch.Tensor) and x.shape == y.shape and torch.equal(x, y)
-    if isinstance(x, dict):
-        return isinstance(y, dict) and x.keys() == y.keys() and all(same(x[k], y[k]) for k in x)
-    if isinstance(x, (list, tuple, deque)):
-        return type(x) is type(y) and len(x) == len(y) and all(same(a, b) for a, b in zip(x, y))
-    if hasattr(x, "__dict__") and not isinstance(x, type):
-        return same(vars(x), vars(y))
-    return x == y
-
-
-def assert_same(a, b):
-    assert a.keys() == b.keys()
-    for key in a:
-        assert same(a[key], b[key]), f"{key} changed"
-
-
 @pytest.mark.parametrize("name", list(make_agents()))
 @pytest.mark.parametrize("features,error,message", BAD_FEATURES)
 def test_bad_features_to_predict(name, features, error, message):
     agent, _ = trained(make_agents()[name])
-    before = full_snapshot(agent)
+    before = snapshot(agent)
     with pytest.raises(error, match=message):
         agent.predict(features)
-    assert_same(before, full_snapshot(agent))
+    assert_same(before, snapshot(agent))
 
 
 @pytest.mark.parametrize("name", list(make_agents()))
 def test_bad_updates_change_nothing(name):
     agent, X = trained(make_agents()[name])
     arm = agent.predict(X)
-    before = full_snapshot(agent)
+    before = snapshot(agent)
     for args, error, message in [
         ((arm, X[arm], float("nan")), ValueError, "reward"),
         ((arm, X[arm], "1"), TypeError, "reward"),
@@ -81,7 +52,7 @@ def test_bad_updates_change_nothing(name):
     ]:
         with pytest.raises(error, match=message):
             agent.update(*args)
-        assert_same(before, full_snapshot(agent))
+        assert_same(before, snapshot(agent))
     agent.update(arm, X[arm], 1)
     with pytest.raises(ValueError, match="predict"):
         agent.update(arm, X[arm], 1)
@@ -90,9 +61,9 @@ def test_bad_updates_change_nothing(name):
 @pytest.mark.parametrize("name", ["lin_ts", "neural_ts_full", "neural_ts_diag"])
 def test_score_distribution_changes_nothing(name):
     agent, X = trained(make_agents()[name])
-    before = full_snapshot(agent)
+    before = snapshot(agent)
     agent.score_distribution(X)
-    assert_same(before, full_snapshot(agent))
+    assert_same(before, snapshot(agent))
     twin = copy.deepcopy(agent)
     assert torch.equal(agent.sample_scores(X), twin.sample_scores(X))  # same generator state, same draw
 
