@@ -19,15 +19,17 @@ For a batch of vectors (rows of ``G``) the squared bonuses are the diagonal of
 :math:`G A^{-1} G^\top` (Theorem 3.1), computed without forming the ``K x K`` matrix.
 
 Taught in: chapters/03_2_neuralucb, chapters/03_3_jacobian, chapters/03_5_cost_of_exploration,
-chapters/appendix_performance (deferred corrections).
+chapters/appendix_performance (deferred corrections, rows on the gradients' support).
 """
 
 from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 
+from . import _kernels
 from ._validation import check_float, check_int
 
 
@@ -146,6 +148,16 @@ class FullConfidence:
     read plus a read-write: for ``p = 9,601`` (737 MB in float64) memory traffic, not
     arithmetic, is the cost (measured in the performance appendix).
 
+    Sparse gradients read less. The gradient of a ReLU network on one-hot inputs is
+    zero on every weight behind a zero input or an inactive unit (in the pet shop most
+    coordinates). As :math:`B` is symmetric, :math:`B g = \sum_{j:\, g_j \ne 0} g_j B_{j,:}`
+    needs only the rows of :math:`B` on the support of :math:`g`, and
+    :math:`g^\top B g = \sum_{i:\, g_i \ne 0} g_i (B_{i,:} g)` too. On the CPU, for a large
+    matrix (:attr:`reads_support_rows`), :meth:`quadratic_form` and :meth:`solve` use
+    these sums (compiled loops in :mod:`bandits_lib._kernels`), so a step reads the rows
+    of :math:`B` on the support of the candidates' gradients for the bonus and those on
+    the played gradient's support for the update, each row once, start to end.
+
     Both forms are the same matrix up to rounding (tested against an explicit inverse).
     :meth:`inverse` and the ``A_inv`` attribute fold pending rows in first, so they
     always return the exact current :math:`A^{-1}`.
@@ -201,25 +213,67 @@ class FullConfidence:
         return self.A_inv
 
     # ---------------------------------------------------------------- per step
+    @property
+    def reads_support_rows(self) -> bool:
+        """Whether this matrix takes the compiled path of :mod:`bandits_lib._kernels`.
+
+        True for a large matrix (``dim >= DEFER_FROM_DIM``) on the CPU when numba is
+        installed: :meth:`quadratic_form` and :meth:`solve` then read only the rows of
+        :math:`B` on the support of the gradients (the nonzero coordinates), each row once.
+        """
+        return self.dim >= DEFER_FROM_DIM and self._base.device.type == "cpu" and _kernels.available()
+
+    def prepare(self, G: torch.Tensor) -> torch.Tensor | None:
+        r"""What the bonus and the update of the rows of ``G`` (shape (K, p)) can share.
+
+        The rows :math:`A^{-1} g_k` (:meth:`solve`), passed back to :meth:`quadratic_form`
+        and, for the played row, to :meth:`update`; or ``None`` when
+        :attr:`reads_support_rows`: then the bonus reads the rows of :math:`B` on the
+        support of ``G`` and the update those on the support of the played gradient, less
+        than the one full product :math:`B G^\top` the shared rows would cost.
+        """
+        return None if self.reads_support_rows else self.solve(G)
+
     def solve(self, G: torch.Tensor) -> torch.Tensor:
         r"""Rows :math:`A^{-1} g_k` for the rows of ``G`` (shape (K, p)), shape (K, p).
 
         For a large matrix, computed as :math:`(B G^\top)^\top` (valid as :math:`B` is
         symmetric): a matrix times a few columns, the orientation the CPU BLAS streams
-        fastest; for a small one as :math:`G B`, one operation instead of three.
+        fastest; for a small one as :math:`G B`, one operation instead of three. With
+        :attr:`reads_support_rows` and sparse rows (fewer nonzeros in ``G`` than ``p``),
+        each row is :math:`\sum_{j:\,g_j \ne 0} g_j B_{j,:}` (symmetry again), which reads
+        only the rows of :math:`B` where ``g`` is nonzero.
         """
         G = _cast(G, self._base.dtype)
         if self.dim < DEFER_FROM_DIM and not self.n_pending:
             return torch.mm(G, self._base)
-        solved = torch.mm(self._base, G.T)  # (p, K)
+        if self.reads_support_rows and int(torch.count_nonzero(G)) <= self.dim:
+            solved = torch.empty_like(G)
+            for row, out in zip(G.detach().contiguous().numpy(), solved.numpy()):
+                support = np.flatnonzero(row)
+                out[:] = _kernels.combine_rows(self._base.numpy(), support, row[support])
+            solved = solved.T  # (p, K), as below
+        else:
+            solved = torch.mm(self._base, G.T)  # (p, K)
         if self.n_pending:
             W = self._pending_rows[: self.n_pending]
             solved.addmm_(W.T, torch.mm(W, G.T), alpha=-1.0)
         return solved.T
 
     def quadratic_form(self, G: torch.Tensor, solved: torch.Tensor | None = None) -> torch.Tensor:
-        r""":math:`g_k^\top A^{-1} g_k` for each row, shape (K,); ``solved`` = :meth:`solve` ``(G)`` if known."""
+        r""":math:`g_k^\top A^{-1} g_k` for each row, shape (K,); ``solved`` = :meth:`solve` ``(G)`` if known.
+
+        Without ``solved`` and with :attr:`reads_support_rows`: only the rows of
+        :math:`B G^\top` on the union support :math:`S` of the rows of ``G`` are formed,
+        :math:`g_k^\top B g_k = \sum_{i \in S} g_{ki} (B_{i,:} g_k)`, minus
+        :math:`\lVert W g_k \rVert^2` for the pending rows.
+        """
         G = _cast(G, self._base.dtype)
+        if solved is None and self.reads_support_rows:
+            q = torch.from_numpy(_kernels.support_quadratic_forms(self._base.numpy(), G.detach().contiguous().numpy()))
+            if self.n_pending:
+                q -= torch.mm(self._pending_rows[: self.n_pending], G.T).square_().sum(dim=0)
+            return q
         if solved is None:
             solved = self.solve(G)
         return (G * solved).sum(dim=1)
@@ -290,8 +344,8 @@ class DiagonalConfidence:
         self.A_diag = torch.full((self.dim,), self.lambda_, dtype=dtype, device=device)
         self.n_updates = 0
 
-    def solve(self, G: torch.Tensor) -> None:
-        """Nothing to precompute: the diagonal bonus needs no solve (returns ``None``)."""
+    def prepare(self, G: torch.Tensor) -> None:
+        """Nothing to share between the bonus and the update: returns ``None``."""
         return None
 
     def quadratic_form(self, G: torch.Tensor, solved: torch.Tensor | None = None) -> torch.Tensor:

@@ -19,7 +19,8 @@ on the same machine under the same conditions:
   main loop (``reference.draft_loop``: pandas features rebuilt at every step);
 * the hardware floor of the full-matrix agent: the time to stream A^{-1} (p = 9,601,
   float64, 737 MB) once, and how many such passes one step costs, for several numbers of
-  deferred Sherman--Morrison corrections;
+  deferred Sherman--Morrison corrections (with numba installed, a step reads only the rows
+  of A^{-1} on the gradients' nonzero coordinates: bandits_lib/_kernels.py);
 * growth of the per-step cost with the number of parameters p.
 
 Method. Every case runs in a fresh Python process (``--worker``): build the shop, warm
@@ -86,21 +87,21 @@ def _memory_marks() -> tuple[str, float]:
             f.write("5")
         return "VmHWM after reset (Linux clear_refs)", _proc_status_mb("VmRSS")
     except OSError:
-        return "ru_maxrss difference", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        return "ru_maxrss difference", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e6
 
 
 def _proc_status_mb(key: str) -> float:
     with open("/proc/self/status") as f:
         for line in f:
             if line.startswith(key + ":"):
-                return int(line.split()[1]) / 1024
+                return int(line.split()[1]) * 1024 / 1e6  # kB (KiB) -> MB (10^6 bytes)
     raise KeyError(key)
 
 
 def _peak_mb(method: str) -> float:
     if method.startswith("VmHWM"):
         return _proc_status_mb("VmHWM")
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e6
 
 
 def _warm_libraries(torch) -> None:
@@ -299,7 +300,7 @@ def bandwidth_worker(spec: dict) -> dict:
             times.append(clock() - w0)
         return min(times)
 
-    out = {"p": p, "k": k, "matrix_mb": p * p * 8 / 2**20, "threads": {}}
+    out = {"p": p, "k": k, "matrix_mb": p * p * 8 / 1e6, "threads": {}}
     for n in threads:
         torch.set_num_threads(n)
         clock = time.process_time if n == 1 else time.perf_counter  # as the per-step figures
@@ -321,6 +322,14 @@ def bandwidth_worker(spec: dict) -> dict:
 
 
 # ============================================================================ the driver
+def _numba_version() -> str | None:
+    try:
+        import numba
+    except ImportError:
+        return None
+    return numba.__version__
+
+
 def machine_description() -> dict:
     import numpy as np
     import torch
@@ -339,7 +348,7 @@ def machine_description() -> dict:
     memory_gb = None
     try:
         with open("/proc/meminfo") as f:
-            memory_gb = int(f.readline().split()[1]) / 2**20
+            memory_gb = int(f.readline().split()[1]) * 1024 / 1e9
     except OSError:
         pass
     return {
@@ -350,6 +359,7 @@ def machine_description() -> dict:
         "python": platform.python_version(),
         "torch": torch.__version__,
         "numpy": np.__version__,
+        "numba": _numba_version(),
         "blas": blas[:120],
         "cuda_available": torch.cuda.is_available(),
         "cuda_device": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,

@@ -115,7 +115,7 @@ def test_discounted_confidence_equals_explicit_weighted_sum(cls):
     gradients = []
     for t in range(1, 60):
         g = torch.from_numpy(rng.normal(size=p))
-        solved = confidence.solve(g.unsqueeze(0))
+        solved = confidence.prepare(g.unsqueeze(0))
         confidence.update(g, None if solved is None else solved[0])
         gradients.append(g)
         A = gamma ** t * lam * torch.eye(p, dtype=torch.float64)

@@ -2,6 +2,8 @@
 
 * fused_adam_step_ / flat_gradient_buffer against torch's own optimizer.step();
 * FullConfidence with deferred Sherman--Morrison corrections against an explicit inverse;
+* the compiled support-row loops (bandits_lib._kernels) against torch, and FullConfidence
+  with them against FullConfidence without them and against an explicit inverse;
 * the decision on distinct rows against argmax over every arm (ties included);
 * update()'s same-memory check against value comparison;
 * results independent of n_jobs for every neural agent.
@@ -15,6 +17,7 @@ import pytest
 import torch
 
 from bandits_lib import (
+    _kernels,
     FeatureBuilder,
     FullConfidence,
     LastLayerNeuralUCBAgent,
@@ -27,6 +30,7 @@ from bandits_lib import (
     run_comparison,
 )
 from bandits_lib.agents.base import _is_row_view, _RowGroups
+from bandits_lib.exploration import DEFER_FROM_DIM
 from bandits_lib.networks import flat_gradient_buffer, fused_adam_step_
 from bandits_lib.reference import ReferenceNeuralUCBAgent
 
@@ -123,6 +127,85 @@ def test_deferred_and_immediate_agree_and_a_inv_attribute_is_current():
     twin.update(g)
     deferred.update(g)
     torch.testing.assert_close(twin.inverse(), deferred.inverse())
+
+
+# ----------------------------------------------------------------------------- rows on the support
+needs_numba = pytest.mark.skipif(not _kernels.available(), reason="numba not installed")
+
+
+def _sparse_rows(K, p, density, generator, dtype=torch.float64):
+    G = torch.randn(K, p, generator=generator, dtype=dtype)
+    return G * (torch.rand(K, p, generator=generator) < density)
+
+
+@needs_numba
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+@pytest.mark.parametrize("p", [1, 2, 5, 8, 37])
+@pytest.mark.parametrize("density", [0.0, 0.3, 1.0])
+def test_support_kernels_equal_dense_products(dtype, p, density):
+    gen = torch.Generator().manual_seed(p)
+    X = torch.randn(p, p, generator=gen, dtype=torch.float64)
+    B = ((X + X.T) / 2).to(dtype)
+    G = _sparse_rows(6, p, density, gen, dtype)
+    tol = dict(rtol=1e-12, atol=1e-12) if dtype == torch.float64 else dict(rtol=1e-5, atol=1e-5)
+    q = _kernels.support_quadratic_forms(B.numpy(), G.numpy())
+    torch.testing.assert_close(torch.from_numpy(q), torch.einsum("kp,pq,kq->k", G, B, G), **tol)
+    for g in G:
+        support = np.flatnonzero(g.numpy())
+        u = _kernels.combine_rows(B.numpy(), support, g.numpy()[support])
+        torch.testing.assert_close(torch.from_numpy(u), B @ g, **tol)
+
+
+@needs_numba
+def test_support_rows_path_equals_torch_path_and_explicit_inverse(monkeypatch):
+    gen = torch.Generator().manual_seed(3)
+    p, lam = DEFER_FROM_DIM + 5, 0.8
+    fast, plain = FullConfidence(p, lam, flush_every=4), FullConfidence(p, lam, flush_every=4)
+    assert fast.reads_support_rows and fast.prepare(torch.ones(2, p)) is None
+    A = lam * torch.eye(p, dtype=torch.float64)
+    for step in range(9):
+        G = _sparse_rows(5, p, 0.05 if step % 3 else 1.0, gen)  # sparse, and every third step dense
+        exact = torch.linalg.inv(A)
+        q_fast, solved_fast = fast.quadratic_form(G), fast.solve(G)
+        with monkeypatch.context() as m:
+            m.setattr(_kernels, "available", lambda: False)
+            assert not plain.reads_support_rows and plain.prepare(G) is not None
+            q_plain, solved_plain = plain.quadratic_form(G), plain.solve(G)
+            plain.update(G[step % 5])
+        torch.testing.assert_close(q_fast, q_plain, rtol=1e-10, atol=1e-12)
+        torch.testing.assert_close(solved_fast, solved_plain, rtol=1e-10, atol=1e-12)
+        torch.testing.assert_close(q_fast, torch.einsum("kp,pq,kq->k", G, exact, G), rtol=1e-8, atol=1e-10)
+        fast.update(G[step % 5])
+        A += torch.outer(G[step % 5], G[step % 5])
+        assert fast.n_pending == plain.n_pending == (step + 1) % 4
+    torch.testing.assert_close(fast.inverse(), torch.linalg.inv(A), rtol=1e-8, atol=1e-10)
+    torch.testing.assert_close(fast.inverse(), plain.inverse(), rtol=1e-10, atol=1e-12)
+
+
+@needs_numba
+def test_neuralucb_decides_the_same_with_and_without_support_rows(monkeypatch):
+    """A network with p >= DEFER_FROM_DIM takes the compiled path; the decisions do not change."""
+    simulator = ZooplusSimulator(n_products=20, seed=0)
+    features = FeatureBuilder(simulator.products)
+    stream = simulator.draw_stream(40)
+
+    def arms(use_kernels):
+        with monkeypatch.context() as m:
+            if not use_kernels:
+                m.setattr(_kernels, "available", lambda: False)
+            agent = NeuralUCBAgent(9, (64, 32), confidence="full", jacobian="analytic", seed=0)
+            assert agent.p >= DEFER_FROM_DIM and agent.confidence.reads_support_rows == use_kernels
+            played = []
+            for persona, u in zip(stream.personas.tolist(), stream.uniforms.tolist()):
+                X = features.by_index[persona]
+                arm = agent.predict(X)
+                agent.update(arm, X[arm], float(u < simulator.ctr_matrix()[persona, arm]))
+                played.append(arm)
+            return played, agent.confidence.inverse()
+
+    (fast_arms, fast_inverse), (plain_arms, plain_inverse) = arms(True), arms(False)
+    assert fast_arms == plain_arms
+    torch.testing.assert_close(fast_inverse, plain_inverse, rtol=1e-9, atol=1e-12)
 
 
 def test_default_deferral_depends_on_size():

@@ -186,7 +186,7 @@ class NeuralUCBAgent(_NeuralAgent):
     def _score_rows(self, features) -> tuple[torch.Tensor, torch.Tensor, Any]:
         groups = features.groups()
         outputs, J = self._forward_and_jacobian(groups.rows)  # (n_distinct,), (n_distinct, p)
-        solved = self.confidence.solve(J)  # rows A^{-1} g: the one pass over A^{-1}
+        solved = self.confidence.prepare(J)  # rows A^{-1} g, or None (see FullConfidence.prepare)
         bonus = _cast(ucb_bonus(self.confidence.quadratic_form(J, solved), self.alpha), outputs.dtype)
         return outputs, bonus, (groups, outputs, J, solved)
 
@@ -245,14 +245,14 @@ class LastLayerNeuralUCBAgent(_NeuralAgent):
         activations, pre_activations = mlp_forward(self.model, groups.rows)
         z, prediction = activations[-2], activations[-1][:, 0]  # embedding, output
         Z = _cast(z, self.confidence.dtype)  # once, for the solve, the bonus and the update
-        solved = self.confidence.solve(Z)
+        solved = self.confidence.prepare(Z)
         bonus = _cast(ucb_bonus(self.confidence.quadratic_form(Z, solved), self.alpha), z.dtype)
         return prediction, bonus, (groups, activations, pre_activations, Z, solved)
 
     def _learn(self, arm: int, x: torch.Tensor, reward: float, cache: Any) -> None:
         groups, activations, pre_activations, Z, solved = cache
         row = groups.group_of[arm]
-        self.confidence.update(Z[row], solved[row])
+        self.confidence.update(Z[row], None if solved is None else solved[row])
         # The backward pass of every distinct row costs the same few operations as one row's.
         output = activations[-1]
         J = mlp_backward(self.model, activations, pre_activations, unit_output_grad(output))
