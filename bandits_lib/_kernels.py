@@ -28,7 +28,8 @@ import numpy as np
 
 @functools.cache
 def _compiled():
-    """The numba functions, compiled on first use; ``None`` when numba is not installed."""
+    """The numba functions, compiled on first use (float64 at once, other types when first
+    called); ``None`` when numba is not installed."""
     try:
         import numba
     except ImportError:  # pragma: no cover - numba is in requirements.txt
@@ -71,6 +72,10 @@ def _compiled():
             for j in range(p):
                 out[j] += c * b[j]
 
+    # Compile for float64 now (about two seconds), so that no timed step pays for it.
+    B, rows = np.eye(2), np.arange(2)
+    support_quadratic_forms(B, B, np.empty(2))
+    combine_rows(B, rows, B[0], np.empty(2))
     return support_quadratic_forms, combine_rows
 
 
