@@ -1,45 +1,34 @@
-r"""Checkpoints: save an agent, a simulator or an interaction stream, and load it back.
+r"""Checkpoints: a file format, a digest, atomic writes and a generic state walker.
 
-A checkpoint is everything needed to continue a run as if it had never stopped: for an
-agent its constructor hyperparameters (so that ``load`` can rebuild the object), the
-network parameters, the optimiser state (Adam's moments and step counts), the kept
-:math:`A^{-1}` (or :math:`\operatorname{diag}(A)`, or LinUCB's :math:`A_a^{-1}, b_a,
-\hat\theta_a`), the step counters and the states of the random generators. Resuming a
-run from a checkpoint taken at step ``t`` reproduces the uninterrupted run bit for bit
-(tested for every agent).
+A checkpoint is everything needed to continue as if nothing had stopped: the object's
+constructor parameters (so that ``load`` can rebuild it) and its learned state. For an
+agent that is the network parameters, the optimiser's moments, the kept :math:`A^{-1}`
+(or :math:`\operatorname{diag}(A)`, or LinUCB's :math:`A_a^{-1}, b_a, \hat\theta_a`),
+the step counters and the random generators; resuming from a checkpoint taken at step
+``t`` reproduces the uninterrupted run bit for bit (tested for every agent).
 
-The state is discovered, not listed: an agent's attributes are walked and each value
-is stored by its type (tensors, ``nn.Module``, ``torch.optim.Optimizer``, numpy and
-torch generators, the library's own state objects such as
-:class:`~bandits_lib.exploration.FullConfidence`, numbers, strings and containers of
-them). Methods and functions are code, not state, and are skipped; a value of any
-other type makes ``save`` fail with an error naming the attribute, rather than write a
-checkpoint that would not resume exactly.
+This module knows no class of the library. A class takes part by subclassing
+:class:`Stateful`: its state is its attributes, minus its constructor parameters (stored
+apart, as the configuration) and minus the attributes it declares transient (caches,
+a pending decision). Attribute values are stored by type: tensors, ``nn.Module``
+(its ``state_dict``), ``torch.optim.Optimizer``, numpy and torch generators, numpy
+arrays, numbers, strings, containers of these, and nested :class:`Stateful` objects.
+Methods and classes are code, not state, and are skipped; any other value makes
+``save`` fail with an error naming the attribute, rather than write a checkpoint that
+would not resume exactly.
 
 Rules
 -----
 * **Safe to load.** Files are written with :func:`torch.save` and read with
-  ``torch.load(..., weights_only=True)``: only tensors, numbers, strings, dtypes,
-  devices and plain containers are ever unpickled, never arbitrary objects (numpy
-  generator states are plain dicts of ints and strings).
-* **Checked before use.** The file carries a SHA-256 digest of its state: a truncated
-  or corrupted file, a file of another kind (another agent class, a simulator) or of
-  another shape (another ``feature_dim``, another network) raises
-  :class:`CheckpointError` (a ``ValueError``) that names the file and the problem.
+  ``torch.load(..., weights_only=True)``: only tensors, numbers, strings, dtypes and
+  plain containers are ever unpickled. A class named in a file is looked up among the
+  classes already imported, never imported by name.
+* **Checked before use.** The file carries a SHA-256 digest of its content: a
+  truncated or corrupted file, a file of another class or of other shapes raises
+  :class:`CheckpointError` (a ``ValueError``) naming the file and the problem.
 * **All or nothing.** Loading first checks every key, shape and dtype, then applies;
   a rejected load changes nothing.
-* **Atomic writes.** A checkpoint is written to a temporary file and renamed, so an
-  interrupted ``save`` never leaves a half-written checkpoint under the target name.
-* **Not between predict and update.** ``state_dict``/``save`` refuse while a
-  ``predict`` awaits its ``update`` (the pending decision holds intermediate tensors
-  that are not part of the learned state): call ``update`` first. A successful load
-  discards a pending decision.
-* **The oracle's world is not copied.** :class:`~bandits_lib.agents.OracleAgent`
-  reads the true CTRs of a live simulator, and a copy would not follow a market shock
-  happening in the original. Its checkpoint stores only a fingerprint of that
-  simulator (sizes, seed, catalogue, users); ``OracleAgent.load(path, simulator=sim)``
-  takes the simulator to read and checks it is the same shop. Save the simulator
-  itself with ``sim.save(path)``.
+* **Atomic writes.** A checkpoint is written to a temporary file and renamed.
 
 Examples
 --------
@@ -63,234 +52,264 @@ import inspect
 import math
 import numbers
 import os
+import sys
 import tempfile
-from collections import OrderedDict, deque
+from collections import deque
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import torch
 from torch import nn
 
-from .simulator import InteractionStream, ZooplusSimulator
-
 #: Marker of every checkpoint file written by this module.
 FORMAT = "bandits_lib.checkpoint"
 #: Version of the layout below; files of another version are refused.
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
-# Attributes of an agent that are not part of its learned state.
-_AGENT_TRANSIENT = frozenset({"_pending", "_checked", "_init_args", "device"})
 _KIND = "__kind__"
+_SKIP = object()
+_MISSING = object()
+S = TypeVar("S", bound="Stateful")
+Action = Callable[[], None]
 
 
 class CheckpointError(ValueError):
     """A checkpoint cannot be written, read or applied; the message says why (and which file)."""
 
 
-Action = Callable[[], None]
+# ---------------------------------------------------------------------------- the mixin
+class Stateful:
+    """An object whose learned state is its attributes, for checkpoints.
+
+    State = ``vars(self)`` minus the constructor parameters (a ``Configurable``'s
+    ``get_params``, stored as the configuration) minus :attr:`_transient_attributes`.
+    Subclasses that must refuse or validate add checks by overriding
+    :meth:`state_dict` / :meth:`load_state_dict` and calling ``super()``.
+    """
+
+    #: Attributes that are not state (caches, pending work); subclasses extend it.
+    _transient_attributes: frozenset[str] = frozenset()
+
+    def _parameter_names(self) -> tuple[str, ...]:
+        """Constructor parameters, stored apart from the state (``Configurable`` provides them)."""
+        return ()
+
+    def _state_names(self) -> list[str]:
+        excluded = self._transient_attributes | set(self._parameter_names())
+        return [name for name, value in vars(self).items()
+                if name not in excluded and not (inspect.isroutine(value) or isinstance(value, type))]
+
+    def state_dict(self) -> dict[str, Any]:
+        """The learned state: plain values and tensors only (copies), safe for ``weights_only`` loading."""
+        where = type(self).__name__
+        return {"class": _qualified_name(type(self)),
+                "attributes": {name: _encode(getattr(self, name), f"{where}.{name}") for name in self._state_names()}}
+
+    def load_state_dict(self, state: Mapping[str, Any], source: str = "state") -> None:
+        """Replace the state by ``state`` (from :meth:`state_dict` of the same class and shapes), all or nothing.
+
+        Raises :class:`CheckpointError` (naming ``source``) for another class, missing
+        attributes, or other shapes and dtypes; nothing is changed then.
+        """
+        for action in _plan_state(self, state, source, _device_of(self)):
+            action()
+
+    # The file interface, for objects that are also Configurable.
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write a checkpoint to ``path`` (atomically); :meth:`load` rebuilds the object from it."""
+        return save_checkpoint(self, path)
+
+    @classmethod
+    def load(cls: type[S], path: str | os.PathLike, **kwargs: Any) -> S:
+        """Rebuild an object of this class (or a subclass) from the checkpoint at ``path``.
+
+        Parameters
+        ----------
+        path : str or path-like
+            A file written by :meth:`save`.
+        device : str or torch.device, optional
+            Where to put the loaded object, for objects that take a ``device``.
+        **expected
+            Parameters the checkpoint must have, e.g. ``feature_dim=9``; a mismatch
+            raises :class:`CheckpointError`.
+        """
+        return load_checkpoint(path, cls=cls, **kwargs)
+
+    def restore(self, path: str | os.PathLike) -> None:
+        """Load the checkpoint at ``path`` into this object (same class and parameters), all or nothing."""
+        restore_checkpoint(self, path)
 
 
-# ---------------------------------------------------------------------------- public API
+# ---------------------------------------------------------------------------- files
 def save_checkpoint(obj: Any, path: str | os.PathLike) -> Path:
-    """Write the full state of ``obj`` (an agent, a simulator or a stream) to ``path``.
+    """Write ``obj``'s configuration and state to ``path`` (atomic: temporary file, then rename).
 
-    Returns the path written. The write is atomic (temporary file, then rename).
+    ``obj`` must be :class:`Stateful` and have ``get_params`` (a ``Configurable``).
     """
-    return _write(path, state_dict(obj))
+    if not isinstance(obj, Stateful) or not hasattr(obj, "get_params"):
+        raise TypeError(f"obj must be a Stateful, Configurable object of bandits_lib, got {type(obj).__name__}")
+    name = type(obj).__name__
+    content = {"class": _qualified_name(type(obj)), "config": _encode_config(obj.get_params(), name),
+               "state": obj.state_dict()}
+    return _write(path, content)
 
 
-def load_checkpoint(path: str | os.PathLike, **kwargs: Any) -> Any:
-    """Rebuild whatever ``path`` holds: an agent, a :class:`ZooplusSimulator` or an :class:`InteractionStream`.
+def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
+    """The verified content of ``path``: ``{"class", "config", "state"}`` (format, version and digest checked)."""
+    return _read(path)
 
-    ``kwargs`` are passed on to the agent's ``load`` (``device``, ``simulator`` for the
-    oracle, expected hyperparameters).
+
+def load_checkpoint(path: str | os.PathLike, cls: type | None = None, **kwargs: Any) -> Any:
+    """Rebuild whatever ``path`` holds (an agent, a simulator, a stream...).
+
+    ``cls``, if given, must be the stored class or a base of it. ``device=`` moves the
+    object; other keywords are parameters the checkpoint must have (a mismatch raises
+    :class:`CheckpointError`).
     """
-    state = _read(path)
-    kind = state["kind"]
-    if kind == "agent":
-        from .agents.base import BanditAgent
+    content = _read(path)
+    source = str(path)
+    stored = _known_class(content["class"], source)
+    if cls is not None and not issubclass(stored, cls):
+        raise CheckpointError(f"{source}: holds a {stored.__name__} checkpoint, not a {cls.__name__}")
+    config = _decode_config(content["config"], source)
+    if "device" in kwargs:
+        device = kwargs.pop("device")
+        if "device" not in config:
+            raise TypeError(f"{stored.__name__} takes no device")
+        if device is not None:
+            config["device"] = device
+    for key, expected in kwargs.items():
+        if key not in config:
+            raise TypeError(f"{stored.__name__} has no parameter {key!r} to compare")
+        if not _config_equal(_encode_config(expected, key), _encode_config(config[key], key)):
+            raise CheckpointError(f"{source}: the checkpoint's {stored.__name__} has {key}={_show(config[key])}, "
+                                  f"expected {_show(expected)}")
+    try:
+        obj = stored(**config)
+    except (TypeError, ValueError) as err:
+        raise CheckpointError(f"{source}: cannot rebuild {stored.__name__} from the stored parameters "
+                              f"{_show(config)}: {err}") from err
+    obj.load_state_dict(content["state"], source)
+    return obj
 
-        return _load_agent_state(BanditAgent, state, path, kwargs)
-    if kwargs:
-        raise TypeError(f"load_checkpoint() takes no keyword arguments for a {kind} checkpoint, got {sorted(kwargs)}")
-    if kind == "simulator":
-        return _load_simulator_state(state, path)
-    return _stream_from_state(state, path)
 
-
-def state_dict(obj: Any) -> dict[str, Any]:
-    """The full state of an agent, a simulator or a stream, as a dict of plain values and tensors (copies)."""
-    from .agents.base import BanditAgent
-
-    if isinstance(obj, BanditAgent):
-        return agent_state_dict(obj)
-    if isinstance(obj, ZooplusSimulator):
-        return simulator_state_dict(obj)
-    if isinstance(obj, InteractionStream):
-        return stream_state_dict(obj)
-    raise TypeError(f"obj must be a BanditAgent, ZooplusSimulator or InteractionStream, got {type(obj).__name__}")
+def restore_checkpoint(obj: Any, path: str | os.PathLike) -> None:
+    """Load ``path`` into ``obj``, which must have the stored class and parameters (the device may differ)."""
+    content = _read(path)
+    source = str(path)
+    if content["class"] != _qualified_name(type(obj)):
+        raise CheckpointError(f"{source}: holds a {_short(content['class'])} checkpoint, not a {type(obj).__name__}")
+    ours = _encode_config(obj.get_params(), type(obj).__name__)
+    theirs = content["config"]
+    differences = [f"{key}={_show(theirs.get(key, '<missing>'))} in the checkpoint, {_show(value)} here"
+                   for key, value in ours.items()
+                   if key != "device" and not _config_equal(theirs.get(key, _MISSING), value)]
+    differences += [f"{key} only in the checkpoint" for key in theirs if key not in ours]
+    if differences:
+        raise CheckpointError(f"{source}: the checkpoint's {type(obj).__name__} has other parameters: "
+                              + "; ".join(differences))
+    obj.load_state_dict(content["state"], source)
 
 
 def state_digest(state: Any) -> str:
     """SHA-256 (hex) of a state: equal digests mean bit-identical states.
 
-    Accepts the output of any ``state_dict()``, or a simulator or stream (whose
-    ``state_dict()`` is taken), or an agent (its learned state and hyperparameter
-    attributes, also between ``predict`` and ``update``). Tensors are hashed by dtype,
-    shape and raw bytes; floats by their exact representation; dict keys in sorted order.
+    Accepts the output of a ``state_dict()``, or a :class:`Stateful` object (its learned
+    state, read without the checks of its ``state_dict``, so also for an agent between
+    ``predict`` and ``update``). Tensors are hashed by dtype, shape and raw bytes, floats
+    by their exact representation, dict keys in sorted order.
     """
-    from .agents.base import BanditAgent
-
-    if isinstance(state, BanditAgent):  # also between predict and update: the learned state only
-        state = _encode_attributes(state, _AGENT_TRANSIENT, type(state).__name__)
-    elif not isinstance(state, (dict, list, tuple)):
-        state = state_dict(state)
+    if isinstance(state, Stateful):
+        state = Stateful.state_dict(state)
     digest = hashlib.sha256()
     _hash_into(digest, state)
     return digest.hexdigest()
 
 
-def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
-    """The verified state stored in ``path`` (format, version and digest checked)."""
-    return _read(path)
+def _write(path: str | os.PathLike, content: dict[str, Any]) -> Path:
+    path = Path(path)
+    if path.is_dir():
+        raise CheckpointError(f"{path}: is a directory; give a file name such as {path / 'agent.pt'}")
+    if not path.parent.exists():
+        raise CheckpointError(f"{path}: the directory {path.parent} does not exist")
+    torch_version = str(torch.__version__)
+    payload = {"format": FORMAT, "version": FORMAT_VERSION, "torch_version": torch_version,
+               "digest": state_digest([FORMAT, FORMAT_VERSION, torch_version, content]), "content": content}
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as file:
+            torch.save(payload, file)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise
+    return path
 
 
-# ---------------------------------------------------------------------------- agents
-def agent_state_dict(agent: Any) -> dict[str, Any]:
-    """State of a :class:`~bandits_lib.agents.BanditAgent` (see the module docstring)."""
-    if getattr(agent, "_pending", None) is not None:
-        raise CheckpointError(
-            f"cannot checkpoint {type(agent).__name__} between predict() and update(): "
-            "the pending decision is not part of the learned state; call update() first"
-        )
-    return {
-        "format": FORMAT,
-        "version": FORMAT_VERSION,
-        "kind": "agent",
-        "class": _qualified_name(type(agent)),
-        "config": _config_of(agent),
-        "attributes": _encode_attributes(agent, _AGENT_TRANSIENT, type(agent).__name__),
-    }
+def _read(path: str | os.PathLike) -> dict[str, Any]:
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such checkpoint file")
+    if path.is_dir():
+        raise CheckpointError(f"{path}: is a directory, not a checkpoint file")
+    if path.stat().st_size == 0:
+        raise CheckpointError(f"{path}: the file is empty (an interrupted copy?)")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # torch raises RuntimeError, UnpicklingError, EOFError, ... on bad files
+        lines = [line.strip() for line in str(err).splitlines() if line.strip()] or [type(err).__name__]
+        reason = next((line for line in lines if line.startswith("WeightsUnpickler error")), lines[0])
+        reason = reason.split(". ")[0]  # the first sentence says what failed
+        raise CheckpointError(f"{path}: not a readable checkpoint (truncated, corrupted, or not written by "
+                              f"bandits_lib; torch.load said: {reason[:200]})") from err
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise CheckpointError(f"{path}: not a bandits_lib checkpoint (no {FORMAT!r} marker)")
+    if payload.get("version") != FORMAT_VERSION:
+        raise CheckpointError(f"{path}: checkpoint format version {payload.get('version')!r}, "
+                              f"this library reads version {FORMAT_VERSION}")
+    content = payload.get("content")
+    if not isinstance(content, dict) or set(content) != {"class", "config", "state"}:
+        raise CheckpointError(f"{path}: the checkpoint holds no class, configuration and state")
+    try:
+        digest = state_digest([FORMAT, FORMAT_VERSION, payload.get("torch_version"), content])
+    except Exception as err:
+        raise CheckpointError(f"{path}: the content cannot be hashed ({err})") from err
+    if digest != payload.get("digest"):
+        raise CheckpointError(f"{path}: the checksum does not match (the file was corrupted or edited)")
+    if not isinstance(content["class"], str) or not isinstance(content["config"], dict):
+        raise CheckpointError(f"{path}: malformed class name or configuration")
+    return content
 
 
-def load_agent_state_dict(agent: Any, state: Mapping[str, Any], source: str = "state") -> None:
-    """Apply ``state`` to ``agent`` in place, all or nothing.
-
-    Raises :class:`CheckpointError` (naming ``source``) when the state belongs to
-    another class, other hyperparameters (the device excepted) or other shapes.
-    """
-    cls = type(agent)
-    _check_header(state, None, source)
-    if state["kind"] != "agent":
-        raise CheckpointError(f"{source}: holds a {_describe(state)} checkpoint, not a {cls.__name__}")
-    if state["class"] != _qualified_name(cls):
-        raise CheckpointError(f"{source}: holds a {_short(state['class'])} checkpoint, not a {cls.__name__}")
-    ours = _config_of(agent)
-    differences = [
-        f"{key}={_show(state['config'].get(key, '<missing>'))} in the checkpoint, {_show(value)} here"
-        for key, value in ours.items()
-        if key != "device" and not _config_equal(state["config"].get(key, _MISSING), value)
-    ]
-    differences += [f"{key} only in the checkpoint" for key in state["config"] if key not in ours]
-    if differences:
-        raise CheckpointError(f"{source}: the checkpoint's {cls.__name__} has other hyperparameters: "
-                              + "; ".join(differences))
-    actions = _plan_attributes(agent, state["attributes"], source, device=agent.device)
-    for action in actions:
-        action()
-    agent._pending = None
-
-
-def _load_agent_state(cls: type, state: dict[str, Any], path: Any, kwargs: dict[str, Any]) -> Any:
-    source = str(path)
-    if state["kind"] != "agent":
-        raise CheckpointError(f"{source}: holds a {state['kind']} checkpoint, not a {cls.__name__}")
-    stored = _agent_class(state["class"])
-    if stored is None:
-        raise CheckpointError(f"{source}: holds a {_short(state['class'])} checkpoint, a class not known here "
+# ---------------------------------------------------------------------------- classes by name
+def _known_class(name: str, source: str) -> type:
+    """The class called ``name`` among the modules already imported (nothing is imported here)."""
+    module_name, _, qualname = name.rpartition(".")
+    obj: Any = sys.modules.get(module_name)
+    for part in qualname.split(".") if obj is not None else ():
+        obj = getattr(obj, part, None)
+    if not isinstance(obj, type) or not hasattr(obj, "get_params"):
+        raise CheckpointError(f"{source}: holds a {_short(name)} checkpoint, a class not known here "
                               "(import the module that defines it first)")
-    if not issubclass(stored, cls):
-        raise CheckpointError(f"{source}: holds a {stored.__name__} checkpoint, not a {cls.__name__}")
-    device = kwargs.pop("device", None)
-    simulator = kwargs.pop("simulator", None)
-    config = dict(state["config"])
-    references = [key for key, value in config.items() if _is_kind(value, "simulator_ref")]
-    for key in references:
-        if simulator is None:
-            raise CheckpointError(
-                f"{source}: a {stored.__name__} reads a live simulator; pass simulator=<the ZooplusSimulator "
-                "it plays in> to load()"
-            )
-        _check_simulator_reference(simulator, config[key], f"{source}: simulator")
-        config[key] = simulator
-    if simulator is not None and not references:
-        raise TypeError(f"simulator= is only for agents that read a simulator; {stored.__name__} does not")
-    if device is not None:
-        if "device" not in config:
-            raise TypeError(f"{stored.__name__} takes no device")
-        config["device"] = device
-    arguments = {key: _decode(value, torch.device("cpu")) for key, value in config.items()}
-    try:
-        signature = inspect.signature(stored.__init__)
-        bound = inspect.BoundArguments(signature, OrderedDict([("self", None), *arguments.items()]))
-        agent = stored(*bound.args[1:], **bound.kwargs)
-    except (TypeError, ValueError) as err:
-        raise CheckpointError(f"{source}: cannot rebuild {stored.__name__} from the stored hyperparameters "
-                              f"{_show(arguments)}: {err}") from err
-    for key, expected in kwargs.items():
-        if hasattr(agent, key):
-            actual = getattr(agent, key)
-        elif key in arguments:
-            actual = arguments[key]
-        else:
-            raise TypeError(f"{stored.__name__} has no hyperparameter or attribute {key!r} to compare")
-        if not _config_equal(_sanitize_config(expected), _sanitize_config(actual)):
-            raise CheckpointError(f"{source}: the checkpoint's {stored.__name__} has {key}={_show(actual)}, "
-                                  f"expected {_show(expected)}")
-    load_agent_state_dict(agent, state, source)
-    return agent
+    return obj
 
 
-def load_agent(cls: type, path: str | os.PathLike, **kwargs: Any) -> Any:
-    """``cls.load(path, ...)``: rebuild an agent of class ``cls`` (or a subclass) from ``path``."""
-    return _load_agent_state(cls, _read(path), path, dict(kwargs))
+def _qualified_name(cls: type) -> str:
+    return f"{cls.__module__}.{cls.__qualname__}"
 
 
-def restore_agent(agent: Any, path: str | os.PathLike) -> None:
-    """``agent.restore(path)``: load ``path`` into an existing agent, all or nothing."""
-    load_agent_state_dict(agent, _read(path), str(path))
-
-
-def capture_init_args(cls: type, args: tuple, kwargs: dict) -> dict[str, Any] | None:
-    """The constructor arguments of a new agent, defaults applied (``None`` if they do not bind).
-
-    Called from ``BanditAgent.__new__``; unpickling and ``copy.deepcopy`` call
-    ``__new__`` without arguments and restore the recorded ones from the instance dict.
-    """
-    try:
-        bound = inspect.signature(cls.__init__).bind(None, *args, **kwargs)
-    except TypeError:
-        return None
-    bound.apply_defaults()
-    arguments = dict(bound.arguments)
-    arguments.pop(next(iter(arguments)))  # self
-    return arguments
-
-
-def _config_of(agent: Any) -> dict[str, Any]:
-    arguments = getattr(agent, "_init_args", None)
-    if arguments is None:
-        raise CheckpointError(f"{type(agent).__name__} does not know its constructor arguments "
-                              "(was it created by calling the class?)")
-    return {key: _sanitize_config(value, f"{type(agent).__name__}({key}=...)") for key, value in arguments.items()}
-
-
-def _sanitize_config(value: Any, where: str = "value") -> Any:
+# ---------------------------------------------------------------------------- configuration
+def _encode_config(value: Any, where: str) -> Any:
+    """Constructor parameters as plain values; a parameter that is itself configured is stored
+    with its class, parameters and state."""
     if value is None or isinstance(value, (bool, str, torch.dtype)):
         return value
-    if isinstance(value, (np.bool_,)):
+    if isinstance(value, np.bool_):
         return bool(value)
     if isinstance(value, numbers.Integral):
         return int(value)
@@ -298,206 +317,59 @@ def _sanitize_config(value: Any, where: str = "value") -> Any:
         return float(value)
     if isinstance(value, torch.device):
         return str(value)
+    if isinstance(value, (np.ndarray, torch.Tensor)):
+        return _encode(value, where)
     if isinstance(value, (list, tuple)):
-        return tuple(_sanitize_config(v, where) for v in value)
+        return tuple(_encode_config(v, f"{where}[{i}]") for i, v in enumerate(value))
     if isinstance(value, Mapping) and all(isinstance(k, str) for k in value):
-        return {k: _sanitize_config(v, where) for k, v in value.items()}
-    if isinstance(value, ZooplusSimulator):
-        return {_KIND: "simulator_ref", "fingerprint": simulator_fingerprint(value)}
-    raise CheckpointError(f"{where}: a constructor argument of type {type(value).__name__} cannot be stored")
+        if _KIND in value:
+            raise CheckpointError(f"{where}: a dict with the reserved key {_KIND!r} cannot be stored")
+        return {k: _encode_config(v, f"{where}[{k!r}]") for k, v in value.items()}
+    if hasattr(value, "get_params"):
+        state = value.state_dict() if isinstance(value, Stateful) else None
+        if isinstance(value, nn.Module):
+            state = _encode(value, where)
+        return {_KIND: "configured", "class": _qualified_name(type(value)),
+                "params": _encode_config(value.get_params(), where), "state": state}
+    raise CheckpointError(f"{where}: a parameter of type {type(value).__name__} cannot be stored")
+
+
+def _decode_config(config: Mapping[str, Any], source: str) -> dict[str, Any]:
+    return {key: _decode_config_value(value, f"{source}: {key}") for key, value in config.items()}
+
+
+def _decode_config_value(value: Any, where: str) -> Any:
+    if isinstance(value, tuple):
+        return tuple(_decode_config_value(v, where) for v in value)
+    if isinstance(value, dict) and value.get(_KIND) == "configured":
+        cls = _known_class(value["class"], where)
+        obj = cls(**_decode_config(value["params"], where))
+        if isinstance(obj, Stateful) and value["state"] is not None:
+            obj.load_state_dict(value["state"], where)
+        elif isinstance(obj, nn.Module) and value["state"] is not None:
+            for action in _plan(obj, value["state"], where, lambda v: None, torch.device("cpu")):
+                action()
+        return obj
+    if isinstance(value, dict) and _KIND not in value:
+        return {k: _decode_config_value(v, where) for k, v in value.items()}
+    return _decode(value, torch.device("cpu"))
 
 
 def _config_equal(a: Any, b: Any) -> bool:
+    if isinstance(a, torch.Tensor) or isinstance(b, torch.Tensor):
+        return isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor) and a.dtype == b.dtype and torch.equal(a, b)
     if isinstance(a, dict) and isinstance(b, dict):
         return a.keys() == b.keys() and all(_config_equal(a[k], b[k]) for k in a)
     if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
         return len(a) == len(b) and all(_config_equal(x, y) for x, y in zip(a, b))
-    if isinstance(a, torch.device) or isinstance(b, torch.device):
-        return str(a) == str(b)
-    return type(a) is type(b) and a == b or (
-        isinstance(a, numbers.Real) and isinstance(b, numbers.Real) and not isinstance(a, bool)
-        and not isinstance(b, bool) and a == b
-    )
-
-
-def _agent_class(name: str) -> type | None:
-    from .agents.base import BanditAgent
-
-    pending, seen = [BanditAgent], set()
-    while pending:
-        cls = pending.pop()
-        if cls in seen:
-            continue
-        seen.add(cls)
-        if _qualified_name(cls) == name:
-            return cls
-        pending.extend(cls.__subclasses__())
-    return None
-
-
-# ---------------------------------------------------------------------------- simulator
-def simulator_fingerprint(simulator: ZooplusSimulator) -> str:
-    """Short digest of a shop: sizes, seed, catalogue and every user's persona."""
-    digest = hashlib.sha256()
-    digest.update(repr((simulator.n_products, simulator.n_users, simulator.seed)).encode())
-    digest.update("|".join(map(str, simulator.products["category"])).encode())
-    digest.update("|".join(simulator.user_to_persona_map[u] for u in range(simulator.n_users)).encode())
-    return digest.hexdigest()[:16]
-
-
-def simulator_state_dict(simulator: ZooplusSimulator) -> dict[str, Any]:
-    """State of a :class:`ZooplusSimulator`: its sizes and seed, random generator, preferences and shock."""
-    return {
-        "format": FORMAT,
-        "version": FORMAT_VERSION,
-        "kind": "simulator",
-        "class": _qualified_name(type(simulator)),
-        "config": {"n_products": simulator.n_products, "n_users": simulator.n_users, "seed": simulator.seed},
-        "fingerprint": simulator_fingerprint(simulator),
-        "attributes": {
-            "rng": _encode(simulator.rng, "rng"),
-            "personas": _encode(simulator.personas, "personas"),
-            "shocked": bool(simulator.shocked),
-            "personas_before_shock": _encode(getattr(simulator, "personas_before_shock", None), "before"),
-        },
-    }
-
-
-def load_simulator_state_dict(simulator: ZooplusSimulator, state: Mapping[str, Any], source: str = "state") -> None:
-    """Apply ``state`` to ``simulator`` in place, all or nothing (same shop required)."""
-    _check_header(state, "simulator", source)
-    fingerprint = simulator_fingerprint(simulator)
-    if state["fingerprint"] != fingerprint or state["config"] != {
-        "n_products": simulator.n_products, "n_users": simulator.n_users, "seed": simulator.seed
-    }:
-        raise CheckpointError(f"{source}: the checkpoint is of another shop ({_show(state['config'])}), "
-                              f"not ZooplusSimulator(n_products={simulator.n_products}, "
-                              f"n_users={simulator.n_users}, seed={simulator.seed})")
-    attributes = state["attributes"]
-    if set(attributes) != {"rng", "personas", "shocked", "personas_before_shock"}:
-        raise CheckpointError(f"{source}: simulator state has keys {sorted(attributes)}")
-    actions = _plan(simulator.rng, attributes["rng"], f"{source}: rng", lambda v: None, torch.device("cpu"))
-    personas = _check_preferences(attributes["personas"], f"{source}: personas")
-    before = attributes["personas_before_shock"]
-    if before is not None:
-        before = _check_preferences(before, f"{source}: personas_before_shock")
-    shocked = attributes["shocked"]
-    if not isinstance(shocked, bool):
-        raise CheckpointError(f"{source}: shocked must be a bool, got {_show(shocked)}")
-    for action in actions:
-        action()
-    simulator.personas = personas
-    simulator.shocked = shocked
-    if before is None:
-        simulator.__dict__.pop("personas_before_shock", None)
-    else:
-        simulator.personas_before_shock = before
-
-
-def _check_preferences(value: Any, where: str) -> dict[str, dict[str, float]]:
-    from .simulator import CATEGORIES, PERSONAS
-
-    if not isinstance(value, dict) or list(value) != list(PERSONAS):
-        raise CheckpointError(f"{where}: expected preferences of the personas {PERSONAS}")
-    out = {}
-    for persona, prefs in value.items():
-        if not isinstance(prefs, dict) or not set(prefs) <= set(CATEGORIES):
-            raise CheckpointError(f"{where}[{persona!r}]: expected a dict of categories of {CATEGORIES}")
-        for category, ctr in prefs.items():
-            if not isinstance(ctr, float) or not 0.0 <= ctr <= 1.0:
-                raise CheckpointError(f"{where}[{persona!r}][{category!r}]: expected a CTR in [0, 1], got {ctr!r}")
-        out[persona] = dict(prefs)
-    return out
-
-
-def _load_simulator_state(state: dict[str, Any], path: Any) -> ZooplusSimulator:
-    source = str(path)
-    if state["kind"] != "simulator":
-        raise CheckpointError(f"{source}: holds a {_describe(state)} checkpoint, not a ZooplusSimulator")
-    config = state["config"]
-    try:
-        simulator = ZooplusSimulator(**config)
-    except (TypeError, ValueError) as err:
-        raise CheckpointError(f"{source}: cannot rebuild ZooplusSimulator from {_show(config)}: {err}") from err
-    load_simulator_state_dict(simulator, state, source)
-    return simulator
-
-
-def load_simulator(path: str | os.PathLike) -> ZooplusSimulator:
-    """``ZooplusSimulator.load(path)``."""
-    return _load_simulator_state(_read(path), path)
-
-
-def restore_simulator(simulator: ZooplusSimulator, path: str | os.PathLike) -> None:
-    """``simulator.restore(path)``: load ``path`` into an existing simulator of the same shop."""
-    state = _read(path)
-    if state["kind"] != "simulator":
-        raise CheckpointError(f"{path}: holds a {_describe(state)} checkpoint, not a ZooplusSimulator")
-    load_simulator_state_dict(simulator, state, str(path))
-
-
-def _check_simulator_reference(simulator: Any, reference: Mapping[str, Any], where: str) -> None:
-    if not isinstance(simulator, ZooplusSimulator):
-        raise TypeError(f"simulator must be a ZooplusSimulator, got {type(simulator).__name__}")
-    if simulator_fingerprint(simulator) != reference["fingerprint"]:
-        raise CheckpointError(f"{where}: this ZooplusSimulator(n_products={simulator.n_products}, "
-                              f"n_users={simulator.n_users}, seed={simulator.seed}) is not the shop "
-                              "the agent was saved with")
-
-
-# ---------------------------------------------------------------------------- streams
-def stream_state_dict(stream: InteractionStream) -> dict[str, Any]:
-    """State of an :class:`InteractionStream`: its three arrays."""
-    return {
-        "format": FORMAT,
-        "version": FORMAT_VERSION,
-        "kind": "stream",
-        "class": _qualified_name(type(stream)),
-        "attributes": {name: torch.from_numpy(np.array(getattr(stream, name), copy=True))
-                       for name in ("users", "personas", "uniforms")},
-    }
-
-
-def _stream_from_state(state: dict[str, Any], path: Any) -> InteractionStream:
-    source = str(path)
-    if state["kind"] != "stream":
-        raise CheckpointError(f"{source}: holds a {_describe(state)} checkpoint, not an InteractionStream")
-    attributes = state["attributes"]
-    expected = {"users": torch.int64, "personas": torch.int64, "uniforms": torch.float64}
-    if set(attributes) != set(expected):
-        raise CheckpointError(f"{source}: stream state has keys {sorted(attributes)}, expected {sorted(expected)}")
-    lengths = set()
-    for name, dtype in expected.items():
-        value = attributes[name]
-        if not isinstance(value, torch.Tensor) or value.dtype != dtype or value.ndim != 1:
-            raise CheckpointError(f"{source}: {name} must be a 1-D {dtype} tensor")
-        lengths.add(value.shape[0])
-    if len(lengths) != 1:
-        raise CheckpointError(f"{source}: users, personas and uniforms have different lengths {sorted(lengths)}")
-    return InteractionStream(**{name: attributes[name].numpy().copy() for name in expected})
-
-
-def load_stream(path: str | os.PathLike) -> InteractionStream:
-    """``InteractionStream.load(path)``."""
-    return _stream_from_state(_read(path), path)
+    if isinstance(a, bool) or isinstance(b, bool):
+        return type(a) is type(b) and a == b
+    if isinstance(a, numbers.Real) and isinstance(b, numbers.Real):
+        return a == b
+    return type(a) is type(b) and a == b
 
 
 # ---------------------------------------------------------------------------- encoding
-_SKIP = object()
-_MISSING = object()
-
-
-def _encode_attributes(obj: Any, exclude: frozenset[str], where: str) -> dict[str, Any]:
-    out = {}
-    for name, value in vars(obj).items():
-        if name in exclude:
-            continue
-        encoded = _encode(value, f"{where}.{name}")
-        if encoded is not _SKIP:
-            out[name] = encoded
-    return out
-
-
 def _encode(value: Any, where: str) -> Any:
     """A copy of ``value`` made only of what ``torch.load(weights_only=True)`` accepts."""
     if value is None or isinstance(value, (bool, int, float, str, torch.dtype)):
@@ -520,11 +392,11 @@ def _encode(value: Any, where: str) -> Any:
         return {_KIND: "module", "state": {k: v.detach().clone() for k, v in value.state_dict().items()}}
     if isinstance(value, torch.optim.Optimizer):
         return {_KIND: "optimizer", "state": _encode(value.state_dict(), where)}
-    if isinstance(value, ZooplusSimulator):
-        return {_KIND: "simulator_ref", "fingerprint": simulator_fingerprint(value)}
+    if isinstance(value, Stateful):
+        return {_KIND: "object", **value.state_dict()}
     if isinstance(value, deque):
-        items = [_encode(v, f"{where}[{i}]") for i, v in enumerate(value)]
-        return {_KIND: "deque", "items": items, "maxlen": value.maxlen}
+        return {_KIND: "deque", "items": [_encode(v, f"{where}[{i}]") for i, v in enumerate(value)],
+                "maxlen": value.maxlen}
     if isinstance(value, (list, tuple)):
         items = [_encode(v, f"{where}[{i}]") for i, v in enumerate(value)]
         if any(item is _SKIP for item in items):
@@ -541,12 +413,9 @@ def _encode(value: Any, where: str) -> Any:
         return items
     if inspect.isroutine(value) or isinstance(value, type):
         return _SKIP  # code, not state
-    if type(value).__module__.startswith("bandits_lib.") and hasattr(value, "__dict__"):
-        return {_KIND: "object", "class": _qualified_name(type(value)),
-                "attributes": _encode_attributes(value, frozenset(), where)}
     raise CheckpointError(f"{where}: a value of type {type(value).__module__}.{type(value).__qualname__} "
                           "cannot be checkpointed (not a tensor, module, optimizer, generator, number, "
-                          "string, container or bandits_lib state object)")
+                          "string, container or Stateful object)")
 
 
 def _plain_copy(value: Any) -> Any:
@@ -589,33 +458,33 @@ def _decode(value: Any, device: torch.device) -> Any:
     return value
 
 
+def _device_of(obj: Any) -> torch.device:
+    device = getattr(obj, "device", None)
+    return device if isinstance(device, torch.device) else torch.device("cpu")
+
+
 # ---------------------------------------------------------------------------- validate, then apply
-def _plan_attributes(obj: Any, encoded: Any, where: str, device: torch.device) -> list[Action]:
-    """Check ``encoded`` against the attributes of ``obj``; return the actions that apply it."""
+def _plan_state(obj: Stateful, state: Any, where: str, device: torch.device) -> list[Action]:
+    """Check ``state`` against ``obj``; return the actions that apply it."""
+    if not isinstance(state, Mapping) or set(state) != {"class", "attributes"}:
+        raise CheckpointError(f"{where}: not the state of a {type(obj).__name__} (expected 'class' and 'attributes')")
+    if state["class"] != _qualified_name(type(obj)):
+        raise CheckpointError(f"{where}: holds the state of a {_short(state['class'])}, not a {type(obj).__name__}")
+    encoded = state["attributes"]
     if not isinstance(encoded, dict):
         raise CheckpointError(f"{where}: expected a dict of attributes, got {type(encoded).__name__}")
-    current = _encode_names(obj)
+    current = obj._state_names()
     missing = sorted(set(current) - set(encoded))
     if missing:
         raise CheckpointError(f"{where}: the checkpoint lacks {', '.join(missing)} of {type(obj).__name__} "
                               "(written by another version of the library?)")
     actions: list[Action] = []
     for name, value in encoded.items():
-        target = getattr(obj, name, _MISSING)
-
         def assign(new: Any, name: str = name) -> None:
             setattr(obj, name, new)
 
-        actions += _plan(target, value, f"{where}.{name}", assign, device)
+        actions += _plan(getattr(obj, name, _MISSING), value, f"{where}.{name}", assign, device)
     return actions
-
-
-def _encode_names(obj: Any) -> list[str]:
-    from .agents.base import BanditAgent
-
-    exclude = _AGENT_TRANSIENT if isinstance(obj, BanditAgent) else frozenset()
-    return [name for name, value in vars(obj).items()
-            if name not in exclude and not (inspect.isroutine(value) or isinstance(value, type))]
 
 
 def _plan(target: Any, encoded: Any, where: str, assign: Callable[[Any], None], device: torch.device) -> list[Action]:
@@ -629,6 +498,10 @@ def _plan(target: Any, encoded: Any, where: str, assign: Callable[[Any], None], 
         return _plan_module(target, encoded, where)
     if isinstance(target, torch.optim.Optimizer):
         return _plan_optimizer(target, encoded, where)
+    if isinstance(target, Stateful):
+        if not _is_kind(encoded, "object"):
+            raise CheckpointError(f"{where}: expected the state of a {type(target).__name__}, got {_show(encoded)}")
+        return _plan_state(target, {k: v for k, v in encoded.items() if k != _KIND}, where, device)
     if isinstance(target, np.random.Generator):
         if not _is_kind(encoded, "numpy_generator"):
             raise CheckpointError(f"{where}: expected a numpy generator state")
@@ -650,11 +523,6 @@ def _plan(target: Any, encoded: Any, where: str, assign: Callable[[Any], None], 
             raise CheckpointError(f"{where}: generator state of shape {tuple(encoded['state'].shape)}, "
                                   f"expected {tuple(current.shape)}")
         return [lambda: target.set_state(encoded["state"].clone())]
-    if isinstance(target, ZooplusSimulator):
-        if not _is_kind(encoded, "simulator_ref"):
-            raise CheckpointError(f"{where}: expected a reference to a simulator")
-        _check_simulator_reference(target, encoded, where)
-        return []
     if isinstance(target, torch.device):
         if not _is_kind(encoded, "device"):
             raise CheckpointError(f"{where}: expected a device")
@@ -668,20 +536,7 @@ def _plan(target: Any, encoded: Any, where: str, assign: Callable[[Any], None], 
                                   f"expected shape {target.shape} and dtype {target.dtype}")
         return [lambda: assign(source.numpy().copy())]
     if isinstance(target, deque):
-        if not _is_kind(encoded, "deque") or not isinstance(encoded.get("items"), list):
-            raise CheckpointError(f"{where}: expected a deque, got {_show(encoded)}")
-        if encoded.get("maxlen") != target.maxlen:
-            raise CheckpointError(f"{where}: deque of maxlen {encoded.get('maxlen')}, expected {target.maxlen}")
-        items = [_decode(v, device) for v in encoded["items"]]
-        if target:
-            for i, item in enumerate(items):
-                _check_same_structure(target[0], item, f"{where}[{i}]")
-
-        def refill() -> None:
-            target.clear()
-            target.extend(items)
-
-        return [refill]
+        return _plan_deque(target, encoded, where, device)
     if isinstance(target, list):
         if not isinstance(encoded, list):
             raise CheckpointError(f"{where}: expected a list, got {type(encoded).__name__}")
@@ -716,12 +571,24 @@ def _plan(target: Any, encoded: Any, where: str, assign: Callable[[Any], None], 
         if not _is_plain(encoded) or not _same_plain_type(target, encoded):
             raise CheckpointError(f"{where}: expected a {type(target).__name__}, got {_show(encoded)}")
         return [lambda: assign(encoded)]
-    if hasattr(target, "__dict__") and type(target).__module__.startswith("bandits_lib."):
-        if not _is_kind(encoded, "object") or encoded.get("class") != _qualified_name(type(target)):
-            raise CheckpointError(f"{where}: expected the state of a {type(target).__name__}, "
-                                  f"got {_describe(encoded) if isinstance(encoded, dict) else _show(encoded)}")
-        return _plan_attributes(target, encoded["attributes"], where, device)
     raise CheckpointError(f"{where}: cannot restore a value of type {type(target).__name__}")
+
+
+def _plan_deque(target: deque, encoded: Any, where: str, device: torch.device) -> list[Action]:
+    if not _is_kind(encoded, "deque") or not isinstance(encoded.get("items"), list):
+        raise CheckpointError(f"{where}: expected a deque, got {_show(encoded)}")
+    if encoded.get("maxlen") != target.maxlen:
+        raise CheckpointError(f"{where}: deque of maxlen {encoded.get('maxlen')}, expected {target.maxlen}")
+    items = [_decode(v, device) for v in encoded["items"]]
+    if target:
+        for i, item in enumerate(items):
+            _check_same_structure(target[0], item, f"{where}[{i}]")
+
+    def refill() -> None:
+        target.clear()
+        target.extend(items)
+
+    return [refill]
 
 
 def _tensor_like(target: torch.Tensor, encoded: Any, where: str) -> torch.Tensor:
@@ -824,79 +691,6 @@ def _check_plain_types(target: list, encoded: list, where: str) -> None:
             raise CheckpointError(f"{where}[{i}]: expected a {type(target[0]).__name__}, got {_show(value)}")
 
 
-# ---------------------------------------------------------------------------- files
-def _write(path: str | os.PathLike, state: dict[str, Any]) -> Path:
-    path = Path(path)
-    if path.is_dir():
-        raise CheckpointError(f"{path}: is a directory; give a file name such as {path / 'agent.pt'}")
-    if not path.parent.exists():
-        raise CheckpointError(f"{path}: the directory {path.parent} does not exist")
-    payload = {"format": FORMAT, "version": FORMAT_VERSION, "digest": state_digest(state),
-               "torch_version": str(torch.__version__), "state": state}
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as file:
-            torch.save(payload, file)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
-    return path
-
-
-def _read(path: str | os.PathLike) -> dict[str, Any]:
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"{path}: no such checkpoint file")
-    if path.is_dir():
-        raise CheckpointError(f"{path}: is a directory, not a checkpoint file")
-    if path.stat().st_size == 0:
-        raise CheckpointError(f"{path}: the file is empty (an interrupted copy?)")
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # torch raises RuntimeError, UnpicklingError, EOFError, ... on bad files
-        lines = [line.strip() for line in str(err).splitlines() if line.strip()] or [type(err).__name__]
-        reason = next((line for line in lines if line.startswith("WeightsUnpickler error")), lines[0])
-        reason = reason.split(". ")[0]  # the first sentence says what failed
-        raise CheckpointError(f"{path}: not a readable checkpoint (truncated, corrupted, or not written by "
-                              f"bandits_lib; torch.load said: {reason[:200]})") from err
-    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
-        raise CheckpointError(f"{path}: not a bandits_lib checkpoint (no {FORMAT!r} marker)")
-    if payload.get("version") != FORMAT_VERSION:
-        raise CheckpointError(f"{path}: checkpoint format version {payload.get('version')!r}, "
-                              f"this library reads version {FORMAT_VERSION}")
-    state = payload.get("state")
-    if not isinstance(state, dict):
-        raise CheckpointError(f"{path}: the checkpoint holds no state")
-    try:
-        digest = state_digest(state)
-    except Exception as err:
-        raise CheckpointError(f"{path}: the state cannot be hashed ({err})") from err
-    if digest != payload.get("digest"):
-        raise CheckpointError(f"{path}: the checksum does not match (the file was corrupted or edited)")
-    _check_header(state, None, str(path))
-    return state
-
-
-def _check_header(state: Any, kind: str | None, source: str) -> None:
-    if not isinstance(state, Mapping) or state.get("format") != FORMAT:
-        raise CheckpointError(f"{source}: not a bandits_lib state (no {FORMAT!r} marker)")
-    if state.get("version") != FORMAT_VERSION:
-        raise CheckpointError(f"{source}: state version {state.get('version')!r}, expected {FORMAT_VERSION}")
-    if state.get("kind") not in ("agent", "simulator", "stream"):
-        raise CheckpointError(f"{source}: unknown kind of state {state.get('kind')!r}")
-    if kind is not None and state["kind"] != kind:
-        raise CheckpointError(f"{source}: holds a {_describe(state)} checkpoint, not a {kind} checkpoint")
-    required = {"agent": ("class", "config", "attributes"), "simulator": ("config", "fingerprint", "attributes"),
-                "stream": ("attributes",)}[state["kind"]]
-    for key in required:
-        if key not in state:
-            raise CheckpointError(f"{source}: the state lacks {key!r}")
-
-
 # ---------------------------------------------------------------------------- hashing and messages
 def _hash_into(digest: Any, value: Any) -> None:
     if isinstance(value, torch.Tensor):
@@ -921,18 +715,8 @@ def _hash_into(digest: Any, value: Any) -> None:
         raise CheckpointError(f"cannot hash a value of type {type(value).__name__}")
 
 
-def _qualified_name(cls: type) -> str:
-    return f"{cls.__module__}.{cls.__qualname__}"
-
-
 def _short(name: Any) -> str:
     return str(name).rsplit(".", 1)[-1]
-
-
-def _describe(state: Mapping[str, Any]) -> str:
-    if state.get("kind") == "agent":
-        return _short(state.get("class"))
-    return str(state.get(_KIND, state.get("kind", "unknown")))
 
 
 def _show(value: Any) -> str:
@@ -941,7 +725,6 @@ def _show(value: Any) -> str:
 
 
 __all__ = [
-    "CheckpointError", "save_checkpoint", "load_checkpoint", "read_checkpoint", "state_dict", "state_digest",
-    "agent_state_dict", "load_agent_state_dict", "simulator_state_dict", "load_simulator_state_dict",
-    "stream_state_dict", "simulator_fingerprint", "FORMAT", "FORMAT_VERSION",
+    "CheckpointError", "Stateful", "save_checkpoint", "load_checkpoint", "restore_checkpoint", "read_checkpoint",
+    "state_digest", "FORMAT", "FORMAT_VERSION",
 ]

@@ -1,10 +1,19 @@
 """Experiments: every agent on common random numbers, results as a tidy table.
 
-``run_comparison`` draws, for each seed, one :class:`~bandits_lib.simulator.InteractionStream`
-(users and click uniforms) and plays every agent on it: all agents meet the same users
-and, for the same arm, the same click. Runs are independent jobs, spread over processes
-with joblib (any joblib backend works, e.g. Dask or Ray on a cluster, through
-``joblib.parallel_config``).
+One loop plays an agent in an environment (:func:`play`): at each step the context and
+the step's info, ``predict``, the reward, ``update``. Everything else is bookkeeping
+around it:
+
+* :func:`run_environment_comparison` plays every agent on every seed's environment
+  (``make_environment(seed)``): all agents of a seed meet the same contexts and the same
+  noise (common random numbers). Runs are independent jobs, spread over processes with
+  joblib (any joblib backend works, e.g. Dask or Ray on a cluster, through
+  ``joblib.parallel_config``).
+* :func:`run_comparison` and :func:`run_shock_experiment` are the same for the pet shop
+  (:class:`~bandits_lib.envs.PetShopEnvironment`), the latter playing the stationary
+  world and the market shock once up to the shock and then forking (:func:`play_fork`).
+* Agents are given as *templates* -- an agent, cloned for each seed with
+  ``agent.clone(seed=seed)`` -- or as factories ``seed -> agent``.
 
 Taught in: chapters/03_6_showdown (design of the comparison), chapters/02_linucb,
 chapters/appendix_performance (running on a cluster).
@@ -13,7 +22,6 @@ chapters/appendix_performance (running on a cluster).
 from __future__ import annotations
 
 import copy
-import inspect
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Union
@@ -27,216 +35,179 @@ from tqdm.auto import tqdm
 from ._validation import check_int
 from .agents.base import BanditAgent
 from .config import SMOKE
-from .features import FeatureBuilder
-from .simulator import PERSONAS, InteractionStream, ZooplusSimulator, click_thresholds
+from .envs.base import Environment
+from .envs.petshop import PetShopEnvironment
+from .params import parameter_names
 
-AgentFactory = Callable[..., BanditAgent]
-AgentSpec = Union[BanditAgent, AgentFactory]
+AgentSpec = Union[BanditAgent, Callable[[int], BanditAgent]]
 
 
-def make_agent(spec: AgentSpec, seed: int, simulator: ZooplusSimulator) -> BanditAgent:
-    """Instantiate ``spec`` for one run.
-
-    An agent instance is used as is. A callable is called as ``spec(seed)``, or as
-    ``spec(seed=seed, simulator=simulator)`` when it has a ``simulator`` parameter
-    (e.g. ``OracleAgent`` itself, which must read the run's own simulator).
-    """
+def make_agent(spec: AgentSpec, seed: int) -> BanditAgent:
+    """The agent of one run: ``spec.clone(seed=seed)`` for an agent (``spec.clone()`` if it
+    takes no seed), ``spec(seed)`` for a factory."""
     if isinstance(spec, BanditAgent):
-        return spec
+        return spec.clone(seed=seed) if "seed" in parameter_names(type(spec)) else spec.clone()
     if not callable(spec):
-        raise TypeError(f"agents values must be agents or factories callable with a seed, got {type(spec).__name__}")
-    return call_factory(spec, seed, simulator=simulator)
-
-
-def call_factory(factory: Callable[..., BanditAgent], seed: int, **context: Any) -> BanditAgent:
-    """``factory(seed)``; by keyword, ``factory(seed=seed, name=value)`` for each ``context``
-    item whose name the factory's signature has (e.g. ``simulator``, ``environment``)."""
-    try:
-        parameters = inspect.signature(factory).parameters
-    except (TypeError, ValueError):
-        parameters = {}
-    wanted = {name: value for name, value in context.items() if name in parameters}
-    agent = factory(seed=seed, **wanted) if wanted else factory(seed)
+        raise TypeError(f"agents values must be agents (cloned per seed) or factories seed -> agent, "
+                        f"got {type(spec).__name__}")
+    agent = spec(seed)
     if not isinstance(agent, BanditAgent):
         raise TypeError(f"an agent factory returned {type(agent).__name__}, expected a BanditAgent")
     return agent
 
 
-def play(
-    agent: BanditAgent,
-    simulator: ZooplusSimulator,
-    stream: InteractionStream,
-    market_shock_at: int | None = None,
-    on_progress: Callable[[int], None] | None = None,
-) -> dict[str, np.ndarray]:
-    """Play ``agent`` on ``stream`` in ``simulator``'s world; the online loop of the book.
+# ---------------------------------------------------------------------- the loop
+def play(agent: BanditAgent, environment: Environment, start: int = 0, stop: int | None = None,
+         on_progress: Callable[[int], None] | None = None) -> dict[str, np.ndarray | float]:
+    """Play ``agent`` through steps ``start .. stop - 1`` of ``environment``: the online loop of the book.
 
-    At each step: the user's feature matrix, ``predict``, the click decided by the
-    stream's uniform, ``update``. At ``market_shock_at`` the simulator's market shock
-    happens (before that step's decision).
+    At each step: the context and the step's info, ``predict``, the reward, ``update``.
 
     Returns
     -------
-    dict with ``arm`` (int64), ``reward`` (int8), ``expected_reward`` (float64), each
-    shape (T,), and ``seconds`` (wall time of the loop).
+    dict with ``step``, ``arm`` (int64), ``reward``, ``expected_reward`` and
+    ``oracle_reward`` (float64), each shape (stop - start,), and ``seconds`` (wall time
+    of the loop; the regret bookkeeping afterwards is not counted).
     """
-    log = _Log(len(stream))
-    _play_steps(agent, simulator, stream, 0, len(stream), market_shock_at, log, on_progress)
-    return log.result(simulator, stream, market_shock_at)
-
-
-def play_with_and_without_shock(
-    agent: BanditAgent,
-    simulator: ZooplusSimulator,
-    stream: InteractionStream,
-    market_shock_at: int,
-    on_progress: Callable[[int], None] | None = None,
-) -> dict[str, dict[str, np.ndarray]]:
-    """Experiments 1 and 2 in one go: identical until the shock, so played once and forked.
-
-    Up to ``market_shock_at`` the stationary and the shocked worlds see the same users,
-    the same clicks and (the agent being deterministic given its seed) the same
-    decisions; at the shock the agent and the simulator are deep-copied and each copy
-    plays its own world to the end. The result equals two separate runs (tested).
-
-    Returns
-    -------
-    dict with keys ``"stationary"`` and ``"shock"``, each as :func:`play` returns.
-    """
-    n = len(stream)
-    shared = _Log(n)
-    _play_steps(agent, simulator, stream, 0, market_shock_at, None, shared, on_progress)
-    twin_agent, twin_simulator = copy.deepcopy((agent, simulator))
-    stationary, shocked = shared.copy(), shared.copy()
-    _play_steps(agent, simulator, stream, market_shock_at, n, None, stationary, on_progress)
-    _play_steps(twin_agent, twin_simulator, stream, market_shock_at, n, market_shock_at, shocked, on_progress)
-    return {"stationary": stationary.result(simulator, stream, None),
-            "shock": shocked.result(twin_simulator, stream, market_shock_at)}
-
-
-class _Log:
-    """Arrays filled by the loop, and the wall time spent filling them."""
-
-    def __init__(self, n: int) -> None:
-        self.arms = np.zeros(n, dtype=np.int64)
-        self.rewards = np.zeros(n, dtype=np.int8)
-        self.seconds = 0.0
-
-    def copy(self) -> _Log:
-        twin = _Log(0)
-        twin.arms, twin.rewards, twin.seconds = self.arms.copy(), self.rewards.copy(), self.seconds
-        return twin
-
-    def result(self, simulator: ZooplusSimulator, stream: InteractionStream, market_shock_at: int | None) -> dict:
-        phases = np.zeros(len(stream), dtype=np.int64)
-        if market_shock_at is not None:
-            phases[market_shock_at:] = 1
-        elif simulator.shocked:  # played in a world shocked before the run (e.g. resumed from a checkpoint)
-            phases[:] = 1
-        tables = np.stack(_ctr_tables(simulator))
-        expected = tables[phases, stream.personas, self.arms]
-        return {"arm": self.arms, "reward": self.rewards, "expected_reward": expected, "seconds": self.seconds}
-
-
-def _ctr_tables(simulator: ZooplusSimulator) -> list[np.ndarray]:
-    """True CTR tables (n_personas, n_products) before and after the market shock."""
-    if simulator.shocked:
-        return [simulator.ctr_matrix(simulator.personas_before_shock), simulator.ctr_matrix()]
-    return [simulator.ctr_matrix(), simulator.shocked_ctr_matrix()]
-
-
-def _play_steps(agent: BanditAgent, simulator: ZooplusSimulator, stream: InteractionStream, start: int, stop: int,
-                market_shock_at: int | None, log: _Log, on_progress: Callable[[int], None] | None) -> None:
-    features = FeatureBuilder(simulator.products, device=agent.device)
-    feature_rows = [features.by_index[i] for i in range(len(PERSONAS))]
-    # Each arm's row as a ready-made view: update() recognises it by its memory, no copy or comparison.
-    arm_rows = [list(X.unbind(0)) for X in feature_rows]
-    thresholds = [tuple(np.asarray(a).tolist() for a in click_thresholds(t)) for t in _ctr_tables(simulator)]
-    personas, uniforms = stream.personas.tolist(), stream.uniforms.tolist()
-    arms, rewards = log.arms, log.rewards
-    shocked = simulator.shocked if market_shock_at is None else start > market_shock_at
-    lower, upper = thresholds[1 if shocked else 0]
+    stop = len(environment) if stop is None else stop
+    if not 0 <= start <= stop <= len(environment):
+        raise ValueError(f"start and stop must satisfy 0 <= start <= stop <= {len(environment)}, got {start}, {stop}")
+    n = stop - start
+    arms = np.zeros(n, dtype=np.int64)
+    rewards = np.zeros(n)
+    context, info, reward_of = environment.context, environment.info, environment.reward
+    predict, update = agent.predict, agent.update
     begin = time.perf_counter()
-    for t in range(start, stop):
-        if t == market_shock_at:
-            simulator.introduce_market_shock()
-            lower, upper = thresholds[1]
-        persona = personas[t]
-        X = feature_rows[persona]
-        arm = agent.predict(X)
-        u = uniforms[t]
-        reward = 1 if lower[persona][arm] < u <= upper[persona][arm] else 0
-        agent.update(arm, arm_rows[persona][arm], reward)
-        arms[t], rewards[t] = arm, reward
-        if on_progress is not None and (t + 1 - start) % 1000 == 0:
+    for i, t in enumerate(range(start, stop)):
+        X = context(t)
+        arm = predict(X, info(t))
+        reward = reward_of(t, arm)
+        update(arm, X[arm], reward)
+        arms[i], rewards[i] = arm, reward
+        if on_progress is not None and (i + 1) % 1000 == 0:
             on_progress(1000)
-    log.seconds += time.perf_counter() - begin
+    seconds = time.perf_counter() - begin
     if on_progress is not None:
-        on_progress((stop - start) % 1000)
+        on_progress(n % 1000)
+    steps = np.arange(start, stop, dtype=np.int64)
+    expected = np.array([environment.expected_reward(t, a) for t, a in zip(steps.tolist(), arms.tolist())],
+                        dtype=np.float64)
+    oracle = np.array([environment.oracle_reward(t) for t in steps.tolist()], dtype=np.float64)
+    return {"step": steps, "arm": arms, "reward": rewards, "expected_reward": expected, "oracle_reward": oracle,
+            "seconds": seconds}
 
 
-def _run_job(name: str, spec: AgentSpec, seed: int, world_seed: int, n_products: int, n_users: int,
-             stream: InteractionStream, market_shock_at: int | None, fork: bool, torch_threads: int,
-             on_progress: Callable[[int], None] | None = None) -> tuple[str, int, dict[str, dict]]:
+def play_fork(agent: BanditAgent, environments: Mapping[str, Environment], fork_at: int,
+              on_progress: Callable[[int], None] | None = None) -> dict[str, dict[str, np.ndarray | float]]:
+    """Play ``agent`` through several environments that agree up to step ``fork_at``, sharing that part.
+
+    Steps ``0 .. fork_at - 1`` are played once, in the first environment; then the agent
+    is deep-copied and each copy finishes in its own environment. The environments must
+    give the same contexts, info and rewards before ``fork_at`` (e.g. the pet shop with
+    and without a market shock at ``fork_at``); the result then equals separate runs
+    (tested). ``agent`` ends as the first environment's copy.
+
+    Returns
+    -------
+    dict mapping each environment's name to what :func:`play` returns for the whole run.
+    """
+    names = list(environments)
+    if not names:
+        raise ValueError("environments must name at least one environment")
+    first = environments[names[0]]
+    prefix = play(agent, first, 0, fork_at, on_progress)
+    twins = {name: copy.deepcopy(agent) for name in names[1:]}
+    results = {}
+    for name in names:
+        rest = play(agent if name == names[0] else twins[name], environments[name], fork_at, None, on_progress)
+        joined = {key: np.concatenate([prefix[key], rest[key]]) for key in prefix if key != "seconds"}
+        joined["seconds"] = prefix["seconds"] + rest["seconds"]
+        results[name] = joined
+    return results
+
+
+# ---------------------------------------------------------------------- many runs
+def _job(name: str, spec: AgentSpec, seed: int, make_environment: Callable[[int], Any], fork_at: int | None,
+         torch_threads: int, on_progress: Callable[[int], None] | None = None) -> tuple[str, int, dict, dict]:
     previous = torch.get_num_threads()
     torch.set_num_threads(torch_threads)
     try:
-        simulator = ZooplusSimulator(n_products=n_products, n_users=n_users, seed=world_seed)
-        agent = make_agent(spec, seed, simulator)
-        if fork:
-            return name, seed, play_with_and_without_shock(agent, simulator, stream, market_shock_at, on_progress)
-        return name, seed, {"run": play(agent, simulator, stream, market_shock_at, on_progress)}
+        worlds = make_environment(seed)
+        if fork_at is None:
+            worlds = {"run": worlds}
+        elif not isinstance(worlds, Mapping):
+            raise TypeError(f"with fork_at, make_environment({seed}) must return a mapping name -> Environment, "
+                            f"got {type(worlds).__name__}")
+        for world in worlds.values():
+            if not isinstance(world, Environment):
+                raise TypeError(f"make_environment({seed}) returned {type(world).__name__}, which lacks the "
+                                "Environment methods (context, info, reward, expected_reward, oracle_reward)")
+        agent = make_agent(spec, seed)
+        if fork_at is None:
+            out = {"run": play(agent, worlds["run"], on_progress=on_progress)}
+        else:
+            out = play_fork(agent, worlds, fork_at, on_progress)
+        return name, seed, out, {key: _describe(world) for key, world in worlds.items()}
     finally:
         torch.set_num_threads(previous)
 
 
-def run_comparison(
+def _describe(environment: Environment) -> dict[str, dict[str, Any]]:
+    """The environment's optional per-step and per-arm columns of the run table."""
+    steps = environment.step_columns() if hasattr(environment, "step_columns") else {}
+    arms = environment.arm_columns() if hasattr(environment, "arm_columns") else {}
+    return {"steps": steps, "arms": arms}
+
+
+def _check_seeds(seeds: object) -> list[int]:
+    if isinstance(seeds, (str, bytes)) or not isinstance(seeds, Iterable):
+        raise TypeError(f"seeds must be a sequence of distinct integers, got {type(seeds).__name__} {seeds!r}")
+    seeds = [check_int("seeds[i]", s, minimum=0) for s in seeds]
+    if len(seeds) == 0 or len(set(seeds)) != len(seeds):
+        raise ValueError(f"seeds must be a non-empty sequence of distinct integers, got {seeds}")
+    return seeds
+
+
+def run_environment_comparison(
     agents: Mapping[str, AgentSpec],
-    n_interactions: int,
-    market_shock_at: int | None = None,
+    make_environment: Callable[[int], Any],
     seeds: Sequence[int] = (0,),
-    n_products: int = 50,
-    n_users: int = 1000,
-    simulator_seed: int | None = None,
+    fork_at: int | None = None,
     n_jobs: int | None = None,
     torch_threads: int = 1,
     progress: bool = True,
-) -> pd.DataFrame:
-    """Run every agent for every seed on common random numbers.
+) -> Any:
+    """Every agent on every seed's environment, on common random numbers.
 
     Parameters
     ----------
     agents : mapping of str to agent or factory
-        Name -> factory called with each seed (see :func:`make_agent`); an agent
-        instance is accepted for a single seed and is trained in place.
-    n_interactions : int
-        Horizon ``T``.
-    market_shock_at : int, optional
-        Step at which ``introduce_market_shock()`` happens.
+        Name -> an agent (a template, cloned for each seed with ``clone(seed=seed)``)
+        or a factory ``seed -> agent``.
+    make_environment : callable
+        ``seed -> Environment``; called once per run, so it must return the same world
+        for the same seed (every agent of a seed meets the same contexts and noise).
+        With ``fork_at``, ``seed -> {name: Environment}`` (see :func:`play_fork`).
     seeds : sequence of int, default (0,)
-        One run per seed and agent. The seed drives the agent and, unless
-        ``simulator_seed`` is given, the world (catalogue, personas, users, clicks).
-    n_products, n_users : int
-        Size of the simulated shop.
-    simulator_seed : int, optional
-        Keep one world for every seed (only the agents' seeds vary), e.g. 42 to
-        replay the draft's own sequence of users and clicks.
+        One run per seed and agent; the seed drives the agent and the environment.
+    fork_at : int, optional
+        Play the environments of a seed together up to this step, then fork.
     n_jobs : int, optional
-        Processes for the runs (joblib). Default: all cores, or 1 at smoke scale.
-        Agent *instances* always run in this process. Under a cluster backend (see
-        Notes), ``-1`` means every worker of the cluster.
+        Processes (joblib). Default: all cores, or 1 at smoke scale. Under a cluster
+        backend (see Notes), ``-1`` means every worker of the cluster.
     torch_threads : int, default 1
         Threads per run; one thread makes results independent of ``n_jobs``.
     progress : bool, default True
-        Show a progress bar (steps played).
+        Show a progress bar (runs finished).
 
     Returns
     -------
-    pandas.DataFrame
-        One row per (agent, seed, step): ``step, seed, agent, user, persona, arm,
-        reward, expected_reward, oracle_reward, regret`` where ``regret`` is the oracle
-        CTR minus the true CTR of the chosen arm. ``df.attrs["timings"]`` holds the
-        wall time of every run.
+    pandas.DataFrame, or with ``fork_at`` a dict name -> DataFrame
+        One row per (agent, seed, step): ``step, seed, agent``, the environment's step
+        columns (e.g. ``user, persona``), ``arm``, its arm columns (e.g. ``category``),
+        ``reward, expected_reward, oracle_reward, regret`` (regret = oracle minus
+        expected reward of the arm played). ``df.attrs["timings"]`` holds each run's
+        wall time.
 
     Notes
     -----
@@ -256,14 +227,134 @@ def run_comparison(
         # Ray: from ray.util.joblib import register_ray; register_ray()
         #      with joblib.parallel_config(backend="ray"): df = run_comparison(...)
 
-    Agent factories travel to the workers by (cloud)pickle, so lambdas work; the
+    Agents and factories travel to the workers by (cloud)pickle, so lambdas work; the
     workers need ``bandits_lib`` installed. Give each worker process one thread
     (``threads_per_worker=1``): a job sets torch's thread count, which is per process.
     Tested with a local Dask cluster (``tests/test_cluster_backends.py``): identical
     results to ``n_jobs=1``.
     """
-    return _run(agents, n_interactions, market_shock_at, False, seeds, n_products, n_users, simulator_seed,
-                n_jobs, torch_threads, progress)["run"]
+    if not isinstance(agents, Mapping) or len(agents) == 0:
+        raise ValueError("agents must be a non-empty mapping of name -> agent or factory")
+    for name, spec in agents.items():
+        if not (isinstance(spec, BanditAgent) or callable(spec)):
+            raise TypeError(f"agents[{name!r}] must be an agent (cloned per seed) or a factory seed -> agent, "
+                            f"got {type(spec).__name__}")
+    if not callable(make_environment):
+        raise TypeError(f"make_environment must be a callable seed -> Environment, got {type(make_environment).__name__}")
+    seeds = _check_seeds(seeds)
+    if fork_at is not None:
+        fork_at = check_int("fork_at", fork_at, minimum=0)
+    torch_threads = check_int("torch_threads", torch_threads, minimum=1)
+    jobs = [(name, spec, seed) for seed in seeds for name, spec in agents.items()]
+    if n_jobs is None:
+        n_jobs = 1 if SMOKE else -1
+    results: dict[tuple[str, int], tuple[dict, dict]] = {}
+    bar = tqdm(total=len(jobs), desc="runs", disable=not progress, unit="run")
+    if n_jobs == 1 or len(jobs) == 1:
+        for name, spec, seed in jobs:
+            results[name, seed] = _job(name, spec, seed, make_environment, fork_at, torch_threads)[2:]
+            bar.update(1)
+    else:
+        parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
+        for name, seed, out, described in parallel(
+                delayed(_job)(name, spec, seed, make_environment, fork_at, torch_threads)
+                for name, spec, seed in jobs):
+            results[name, seed] = (out, described)
+            bar.update(1)
+    bar.close()
+    variants = list(next(iter(results.values()))[0])
+    tables = {variant: _table(agents, jobs, results, variant, fork_at) for variant in variants}
+    return tables["run"] if fork_at is None else tables
+
+
+def _table(agents: Mapping[str, AgentSpec], jobs: list, results: dict, variant: str,
+           fork_at: int | None) -> pd.DataFrame:
+    frames, timings = [], []
+    for name, _, seed in jobs:
+        outs, described = results[name, seed]
+        out, columns = outs[variant], described[variant]
+        n = len(out["arm"])
+        frame = {"step": out["step"], "seed": np.full(n, seed, dtype=np.int64), "agent": np.full(n, name, dtype=object)}
+        frame.update({key: values[out["step"]] for key, values in columns["steps"].items()})
+        frame["arm"] = out["arm"]
+        frame.update({key: values[out["arm"]] for key, values in columns["arms"].items()})
+        frame.update({"reward": out["reward"], "expected_reward": out["expected_reward"],
+                      "oracle_reward": out["oracle_reward"],
+                      "regret": out["oracle_reward"] - out["expected_reward"]})
+        frames.append(pd.DataFrame(frame))
+        timings.append({"agent": name, "seed": seed, "seconds": out["seconds"],
+                        "steps_per_second": n / max(out["seconds"], 1e-12)})
+    df = pd.concat(frames, ignore_index=True)
+    df["agent"] = pd.Categorical(df["agent"], categories=list(agents))
+    df.attrs["timings"] = pd.DataFrame(timings)
+    df.attrs["market_shock_at"] = fork_at if variant == "shock" else None
+    return df
+
+
+class _PetShopWorlds:
+    """``seed -> PetShopEnvironment`` (or the stationary and shocked pair), picklable for joblib."""
+
+    def __init__(self, n_interactions: int, n_products: int, n_users: int, simulator_seed: int | None,
+                 market_shock_at: int | None, fork: bool) -> None:
+        self.arguments = (n_interactions, n_products, n_users, simulator_seed, market_shock_at, fork)
+
+    def __call__(self, seed: int) -> Any:
+        n, n_products, n_users, simulator_seed, shock, fork = self.arguments
+        world_seed = seed if simulator_seed is None else simulator_seed
+
+        def shop(market_shock_at: int | None) -> PetShopEnvironment:
+            return PetShopEnvironment(n, seed=world_seed, n_products=n_products, n_users=n_users,
+                                      market_shock_at=market_shock_at)
+
+        return {"stationary": shop(None), "shock": shop(shock)} if fork else shop(shock)
+
+
+def run_comparison(
+    agents: Mapping[str, AgentSpec],
+    n_interactions: int,
+    market_shock_at: int | None = None,
+    seeds: Sequence[int] = (0,),
+    n_products: int = 50,
+    n_users: int = 1000,
+    simulator_seed: int | None = None,
+    n_jobs: int | None = None,
+    torch_threads: int = 1,
+    progress: bool = True,
+) -> pd.DataFrame:
+    """Every agent on every seed's pet shop, on common random numbers.
+
+    Parameters
+    ----------
+    agents : mapping of str to agent or factory
+        Name -> an agent (cloned for each seed) or a factory ``seed -> agent``.
+    n_interactions : int
+        Horizon ``T``.
+    market_shock_at : int, optional
+        Step from which the shocked preferences hold (``introduce_market_shock``).
+    seeds : sequence of int, default (0,)
+        One run per seed and agent. The seed drives the agent and, unless
+        ``simulator_seed`` is given, the world (catalogue, personas, users, clicks).
+    n_products, n_users : int
+        Size of the simulated shop.
+    simulator_seed : int, optional
+        Keep one world for every seed (only the agents' seeds vary), e.g. 42 to
+        replay the draft's own sequence of users and clicks.
+    n_jobs, torch_threads, progress
+        As for :func:`run_environment_comparison` (which this calls with
+        :class:`~bandits_lib.envs.PetShopEnvironment`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (agent, seed, step): ``step, seed, agent, user, persona, arm,
+        category, reward, expected_reward, oracle_reward, regret``, where ``regret`` is
+        the oracle CTR minus the true CTR of the chosen arm. ``df.attrs["timings"]``
+        holds the wall time of every run.
+    """
+    worlds = _pet_shop_worlds(n_interactions, market_shock_at, n_products, n_users, simulator_seed, fork=False)
+    df = run_environment_comparison(agents, worlds, seeds, None, n_jobs, torch_threads, progress)
+    df.attrs["market_shock_at"] = market_shock_at
+    return df
 
 
 def run_shock_experiment(
@@ -282,7 +373,7 @@ def run_shock_experiment(
 
     Equivalent to ``run_comparison(...)`` and ``run_comparison(..., market_shock_at=...)``
     with the same arguments, but the common first part of each run is played once (see
-    :func:`play_with_and_without_shock`). Parameters as :func:`run_comparison`.
+    :func:`play_fork`). Parameters as :func:`run_comparison`.
 
     Returns
     -------
@@ -290,99 +381,22 @@ def run_shock_experiment(
     """
     if market_shock_at is None:
         raise ValueError("market_shock_at must be an integer step for a shock experiment, got None")
-    return _run(agents, n_interactions, market_shock_at, True, seeds, n_products, n_users, simulator_seed,
-                n_jobs, torch_threads, progress)
+    worlds = _pet_shop_worlds(n_interactions, market_shock_at, n_products, n_users, simulator_seed, fork=True)
+    return run_environment_comparison(agents, worlds, seeds, market_shock_at, n_jobs, torch_threads, progress)
 
 
-def _run(agents: Mapping[str, AgentSpec], n_interactions: int, market_shock_at: int | None, fork: bool,
-         seeds: Sequence[int], n_products: int, n_users: int, simulator_seed: int | None, n_jobs: int | None,
-         torch_threads: int, progress: bool) -> dict[str, pd.DataFrame]:
-    if not isinstance(agents, Mapping) or len(agents) == 0:
-        raise ValueError("agents must be a non-empty mapping of name -> agent or factory")
+def _pet_shop_worlds(n_interactions: int, market_shock_at: int | None, n_products: int, n_users: int,
+                     simulator_seed: int | None, fork: bool) -> _PetShopWorlds:
     n_interactions = check_int("n_interactions", n_interactions, minimum=1)
     if market_shock_at is not None:
         market_shock_at = check_int("market_shock_at", market_shock_at, minimum=0)
         if market_shock_at >= n_interactions:
             raise ValueError(f"market_shock_at must be < n_interactions ({n_interactions}), got {market_shock_at}")
-    if isinstance(seeds, (str, bytes)) or not isinstance(seeds, Iterable):
-        raise TypeError(f"seeds must be a sequence of distinct integers, got {type(seeds).__name__} {seeds!r}")
-    seeds = [check_int("seeds[i]", s, minimum=0) for s in seeds]
-    if len(seeds) == 0 or len(set(seeds)) != len(seeds):
-        raise ValueError(f"seeds must be a non-empty sequence of distinct integers, got {seeds}")
-    instances = [name for name, spec in agents.items() if isinstance(spec, BanditAgent)]
-    if instances and (len(seeds) > 1 or fork):
-        raise ValueError(f"agents {instances} are instances; pass factories (seed -> agent) to run several seeds "
-                         "or both worlds of a shock experiment")
+    n_products = check_int("n_products", n_products, minimum=1)
+    n_users = check_int("n_users", n_users, minimum=1)
     if simulator_seed is not None:
         simulator_seed = check_int("simulator_seed", simulator_seed, minimum=0)
-    torch_threads = check_int("torch_threads", torch_threads, minimum=1)
-
-    worlds: dict[int, tuple[InteractionStream, ZooplusSimulator]] = {}
-    jobs = []
-    for seed in seeds:
-        world_seed = seed if simulator_seed is None else simulator_seed
-        if world_seed not in worlds:
-            simulator = ZooplusSimulator(n_products=n_products, n_users=n_users, seed=world_seed)
-            worlds[world_seed] = (simulator.draw_stream(n_interactions), simulator)
-        jobs.extend((name, spec, seed, world_seed) for name, spec in agents.items())
-
-    steps_per_job = n_interactions + (n_interactions - market_shock_at if fork else 0)
-    bar = tqdm(total=len(jobs) * steps_per_job, desc="steps played", disable=not progress, unit="step",
-               unit_scale=True)
-    if n_jobs is None:
-        n_jobs = 1 if SMOKE else -1
-    remote = [job for job in jobs if not isinstance(job[1], BanditAgent)]
-    local = [job for job in jobs if isinstance(job[1], BanditAgent)]
-    if n_jobs == 1 or len(remote) <= 1:
-        local, remote = jobs, []
-    results: dict[tuple[str, int], dict[str, dict]] = {}
-
-    def job_args(name: str, spec: AgentSpec, seed: int, world_seed: int) -> tuple:
-        return (name, spec, seed, world_seed, n_products, n_users, worlds[world_seed][0], market_shock_at, fork,
-                torch_threads)
-
-    for job in local:
-        _, _, out = _run_job(*job_args(*job), on_progress=bar.update)
-        results[job[0], job[2]] = out
-    if remote:
-        parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
-        for name, seed, out in parallel(delayed(_run_job)(*job_args(*job)) for job in remote):
-            results[name, seed] = out
-            bar.update(steps_per_job)
-    bar.close()
-
-    variants = ["stationary", "shock"] if fork else ["run"]
-    tables = {}
-    for variant in variants:
-        shock = None if variant == "stationary" else market_shock_at
-        frames, timings = [], []
-        for name, _, seed, world_seed in jobs:
-            stream, simulator = worlds[world_seed]
-            out = results[name, seed][variant]
-            oracle = simulator.oracle_ctr()[stream.personas]
-            if shock is not None:
-                oracle[shock:] = simulator.shocked_ctr_matrix().max(1)[stream.personas[shock:]]
-            frames.append(pd.DataFrame({
-                "step": np.arange(n_interactions, dtype=np.int64),
-                "seed": seed,
-                "agent": name,
-                "user": stream.users,
-                "persona": np.asarray(PERSONAS)[stream.personas],
-                "arm": out["arm"],
-                "reward": out["reward"],
-                "expected_reward": out["expected_reward"],
-                "oracle_reward": oracle,
-                "regret": oracle - out["expected_reward"],
-            }))
-            timings.append({"agent": name, "seed": seed, "seconds": out["seconds"],
-                            "steps_per_second": n_interactions / max(out["seconds"], 1e-12)})
-        df = pd.concat(frames, ignore_index=True)
-        df["agent"] = pd.Categorical(df["agent"], categories=list(agents))
-        df["persona"] = pd.Categorical(df["persona"], categories=list(PERSONAS))
-        df.attrs["timings"] = pd.DataFrame(timings)
-        df.attrs["market_shock_at"] = shock
-        tables[variant] = df
-    return tables
+    return _PetShopWorlds(n_interactions, n_products, n_users, simulator_seed, market_shock_at, fork)
 
 
 # ---------------------------------------------------------------------- summaries
@@ -457,7 +471,7 @@ def seconds_per_step(df: pd.DataFrame) -> pd.Series:
     return timings.groupby("agent", sort=False)["seconds"].mean() / horizon
 
 
-__all__: list[Any] = [
-    "run_comparison", "run_shock_experiment", "play", "play_with_and_without_shock", "make_agent", "cumulative_regret", "summarize",
-    "moving_average", "steps_to_recover", "seconds_per_step",
+__all__ = [
+    "play", "play_fork", "make_agent", "run_environment_comparison", "run_comparison", "run_shock_experiment",
+    "cumulative_regret", "summarize", "moving_average", "steps_to_recover", "seconds_per_step",
 ]

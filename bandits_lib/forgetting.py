@@ -43,7 +43,8 @@ import numpy as np
 import torch
 
 from ._validation import check_float, check_int
-from .exploration import DiagonalConfidence, DisjointRidge, FullConfidence
+from .checkpoint import Stateful
+from .confidence import DiagonalConfidence, DisjointRidge, FullConfidence
 
 #: Largest :math:`1/(\lambda\gamma^t)` a discounted confidence may reach (float64 overflows near 1.8e308).
 MAX_INVERSE_SCALE = 1e300
@@ -55,7 +56,7 @@ def check_discount(name: str, value: object) -> float:
     return value
 
 
-class DiscountedRidge:
+class DiscountedRidge(Stateful):
     r"""D-LinUCB's discounted ridge regression, one per arm, on one shared clock.
 
     Parameters
@@ -177,7 +178,7 @@ class SlidingWindowRidge(DisjointRidge):
     Parameters
     ----------
     n_arms, dim, lambda_, dtype, device
-        As for :class:`~bandits_lib.exploration.DisjointRidge`.
+        As for :class:`~bandits_lib.confidence.DisjointRidge`.
     window : int
         Number of most recent observations kept (>= 1).
 
@@ -228,7 +229,7 @@ class DiscountedFullConfidence(FullConfidence):
     Parameters
     ----------
     dim, lambda_, dtype, device
-        As for :class:`~bandits_lib.exploration.FullConfidence`.
+        As for :class:`~bandits_lib.confidence.FullConfidence`.
     discount : float
         :math:`\gamma \in (0, 1]`.
 
@@ -237,7 +238,7 @@ class DiscountedFullConfidence(FullConfidence):
     The smallest eigenvalue of :math:`A_t` is at least :math:`\gamma^t\lambda`; the
     update raises ``FloatingPointError`` before :math:`1/(\gamma^t\lambda)` exceeds
     ``MAX_INVERSE_SCALE`` (after about :math:`690/(1-\gamma)` updates). A periodic reset
-    (see :class:`~bandits_lib.agents.nonstationary.ForgettingNeuralUCBAgent`) avoids it.
+    (see :class:`~bandits_lib.agents.ForgettingNeuralUCBAgent`) avoids it.
     """
 
     def __init__(self, dim: int, lambda_: float, discount: float, dtype: torch.dtype = torch.float64,
@@ -267,7 +268,7 @@ class DiscountedDiagonalConfidence(DiagonalConfidence):
     Parameters
     ----------
     dim, lambda_, device
-        As for :class:`~bandits_lib.exploration.DiagonalConfidence`.
+        As for :class:`~bandits_lib.confidence.DiagonalConfidence`.
     discount : float
         :math:`\gamma \in (0, 1]`.
     dtype : torch.dtype, default torch.float64

@@ -11,17 +11,20 @@ same matrix with columns in ``model.parameters()`` order:
 * :func:`jacobian_analytic` -- the closed-form backward pass of a Linear/ReLU network
   written as batched tensor products; the fastest on CPU, tested against the other two.
 
-Taught in: chapters/03_3_jacobian.
+:func:`diagonal_quadratic_form` needs no Jacobian at all: the diagonal approximation of
+:math:`g^\top A^{-1} g` for every row, layer by layer (Chapter 4, millions of products).
+
+Taught in: chapters/03_3_jacobian, chapters/04_4_scale (diagonal_quadratic_form).
 """
 
 from __future__ import annotations
 
 import torch
 from torch import nn
-from torch.nn import functional as F
 from torch.func import functional_call, grad, vmap
+from torch.nn import functional as F
 
-from .networks import NeuralBanditModel, NeuralBanditNetwork
+from .networks import EmbeddingNetwork, NeuralBanditNetwork
 
 JACOBIAN_MODES = ("vmap", "loop", "analytic")
 
@@ -75,13 +78,13 @@ def jacobian_vmap(model: nn.Module, feature_vectors: torch.Tensor) -> torch.Tens
 def mlp_linears(model: nn.Module) -> tuple[list[nn.Linear], list[bool]]:
     """The linear layers of a book network in order, and whether a ReLU follows each.
 
-    Works for :class:`NeuralBanditNetwork`, :class:`NeuralBanditModel` (the embedding
+    Works for :class:`NeuralBanditNetwork`, :class:`EmbeddingNetwork` (the embedding
     layer has no activation) and a plain ``nn.Sequential`` of Linear/ReLU layers.
     """
     if isinstance(model, NeuralBanditNetwork):
         linears = [*model.layers, model.output_layer]
         return linears, [True] * len(model.layers) + [False]
-    if isinstance(model, NeuralBanditModel):
+    if isinstance(model, EmbeddingNetwork):
         linears, relu = mlp_linears(model.feature_extractor)
         return [*linears, model.output_layer], [*relu, False]
     if isinstance(model, nn.Sequential):
@@ -202,3 +205,53 @@ def compute_jacobian(model: nn.Module, feature_vectors: torch.Tensor, mode: str 
     if mode == "analytic":
         return jacobian_analytic(model, feature_vectors)
     raise ValueError(f"jacobian must be one of {JACOBIAN_MODES}, got {mode!r}")
+
+
+def diagonal_quadratic_form(model: torch.nn.Module, activations: list[torch.Tensor],
+                            pre_activations: list[torch.Tensor], A_diag: torch.Tensor) -> torch.Tensor:
+    r""":math:`\sum_j g_{kj}^2 / A_{jj}` for every row, without forming the gradients :math:`g_k`.
+
+    For a layer :math:`z = W a + b` whose output receives the backpropagated signal
+    :math:`\delta` (after the ReLU mask), :math:`\partial g / \partial W_{ij} = \delta_i a_j` and
+    :math:`\partial g / \partial b_i = \delta_i`, so the layer contributes
+
+    .. math:: \sum_{i,j} \frac{\delta_i^2 a_j^2}{A_{W,ij}} + \sum_i \frac{\delta_i^2}{A_{b,i}}
+              = \big((a \odot a)\, (1/A_W)^\top\big) \cdot (\delta \odot \delta) + (\delta\odot\delta)\cdot(1/A_b):
+
+    one matrix product per layer, the cost of a forward pass, for all rows at once.
+
+    Parameters
+    ----------
+    model : Linear/ReLU network with a scalar output (e.g. :class:`~bandits_lib.networks.NeuralBanditNetwork`)
+    activations, pre_activations : lists of torch.Tensor
+        From :func:`~bandits_lib.jacobian.mlp_forward` on the ``K`` rows.
+    A_diag : torch.Tensor, shape (p,)
+        :math:`\operatorname{diag}(A)` with parameters in ``model.parameters()`` order.
+
+    Returns
+    -------
+    torch.Tensor, shape (K,)
+    """
+    linears, relu = mlp_linears(model)
+    inverse = torch.reciprocal(A_diag)
+    offsets, offset = [], 0
+    for layer in linears:
+        n_weight, n_bias = layer.weight.numel(), layer.bias.numel()
+        offsets.append((offset, offset + n_weight, offset + n_weight + n_bias))
+        offset += n_weight + n_bias
+    k = activations[0].shape[0]
+    delta = torch.ones(k, 1, dtype=activations[0].dtype, device=activations[0].device)
+    total = torch.zeros(k, dtype=inverse.dtype, device=inverse.device)
+    for index in range(len(linears) - 1, -1, -1):
+        layer = linears[index]
+        if relu[index]:
+            delta = torch.where(pre_activations[index] > 0, delta, 0.0)
+        start, middle, stop = offsets[index]
+        inv_weight = inverse[start:middle].view(layer.out_features, layer.in_features)
+        inv_bias = inverse[middle:stop]
+        delta_sq = (delta * delta).to(inverse.dtype)
+        a_sq = (activations[index] * activations[index]).to(inverse.dtype)
+        total += ((a_sq @ inv_weight.T) * delta_sq).sum(dim=1) + delta_sq @ inv_bias
+        if index > 0:
+            delta = delta @ layer.weight
+    return total

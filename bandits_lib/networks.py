@@ -1,10 +1,10 @@
-"""Neural networks of the book.
+r"""Neural networks of the book.
 
 * :class:`NeuralBanditNetwork` -- the MLP ``g(x; theta)`` of NeuralUCB: ReLU hidden
   layers and a linear scalar output (no sigmoid, see Chapter 3, section 3.4).
-* :class:`NeuralBanditModel` -- a feature extractor followed by a linear output layer;
-  its forward returns the prediction *and* the embedding (last-layer NeuralUCB and
-  the Neural-LinUCB hybrid use the embedding).
+* :class:`EmbeddingNetwork` -- an embedding network :math:`\phi` followed by a linear
+  output layer; its forward returns the prediction *and* the embedding (last-layer
+  NeuralUCB keeps its confidence matrix on the embedding).
 
 Every constructor takes a ``seed`` and initialises its weights from a private
 ``torch.Generator`` (PyTorch's default ``nn.Linear`` scheme), never from global state.
@@ -56,7 +56,7 @@ def count_parameters(model: nn.Module) -> int:
 def make_mlp(in_dim: int, hidden_dims: Sequence[int], out_dim: int, generator: torch.Generator) -> nn.Sequential:
     """``Linear-ReLU-...-Linear(out_dim)`` (no activation after the last layer), initialised from ``generator``.
 
-    The embedding network of :class:`NeuralBanditModel` and of the Neural-LinUCB hybrid.
+    The embedding network of :class:`EmbeddingNetwork` and of the Neural-LinUCB hybrid.
     """
     widths = (in_dim, *hidden_dims)
     blocks: list[nn.Module] = []
@@ -112,13 +112,13 @@ class NeuralBanditNetwork(nn.Module):
         return self.output_layer(x)
 
 
-class NeuralBanditModel(nn.Module):
-    """Feature extractor + linear head; forward returns prediction and embedding.
+class EmbeddingNetwork(nn.Module):
+    """Embedding network + linear head; forward returns prediction and embedding.
 
     Parameters
     ----------
-    raw_feature_dim : int
-        Input width.
+    feature_dim : int
+        Input width ``d``.
     hidden_dims : sequence of int, default (128, 64)
         Hidden ReLU layers of the extractor.
     embedding_dim : int, default 64
@@ -128,7 +128,7 @@ class NeuralBanditModel(nn.Module):
 
     Examples
     --------
-    >>> model = NeuralBanditModel(9, (128, 64), embedding_dim=32, seed=0)
+    >>> model = EmbeddingNetwork(9, (128, 64), embedding_dim=32, seed=0)
     >>> out = model(torch.zeros(5, 9))
     >>> out["prediction"].shape, out["embedding"].shape
     (torch.Size([5, 1]), torch.Size([5, 32]))
@@ -136,17 +136,17 @@ class NeuralBanditModel(nn.Module):
 
     def __init__(
         self,
-        raw_feature_dim: int,
+        feature_dim: int,
         hidden_dims: Sequence[int] = (128, 64),
         embedding_dim: int = 64,
         seed: int | None = None,
     ) -> None:
         super().__init__()
-        self.raw_feature_dim = check_int("raw_feature_dim", raw_feature_dim, minimum=1)
+        self.feature_dim = check_int("feature_dim", feature_dim, minimum=1)
         self.hidden_dims = check_hidden_dims("hidden_dims", hidden_dims)
         self.embedding_dim = check_int("embedding_dim", embedding_dim, minimum=1)
         generator = seeded_generator(seed)
-        self.feature_extractor = make_mlp(self.raw_feature_dim, self.hidden_dims, self.embedding_dim, generator)
+        self.feature_extractor = make_mlp(self.feature_dim, self.hidden_dims, self.embedding_dim, generator)
         self.output_layer = nn.Linear(self.embedding_dim, 1)
         init_linear_(self.output_layer, generator)
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import copy
 import numbers
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -33,9 +33,10 @@ from torch.nn import functional as F
 
 from ._validation import check_float, check_hidden_dims, check_int
 from .agents.base import BanditAgent
-from .features import FEATURE_DIM
+from .envs.features import FEATURE_DIM
+from .envs.simulator import CATEGORIES, PERSONAS, ZooplusSimulator
 from .networks import make_mlp, seeded_generator
-from .simulator import CATEGORIES, PERSONAS, ZooplusSimulator
+from .params import Configurable
 
 #: Columns of a log returned by :func:`collect_log`.
 LOG_COLUMNS: tuple[str, ...] = ("user_id", "product_id", "persona", "category", "true_ctr", "click")
@@ -214,7 +215,7 @@ def _check_ids(name: str, ids: object, size: int) -> torch.Tensor:
 
 
 # ---------------------------------------------------------------------------- model
-class MLPRecommender(nn.Module):
+class MLPRecommender(nn.Module, Configurable):
     r"""Click model on user and product ids: embeddings, then an MLP, then a sigmoid.
 
     .. math:: \hat p(u, i) = \sigma\big(f_\theta([e_u; v_i])\big),
@@ -504,31 +505,16 @@ class FrozenRecommenderAgent(BanditAgent):
     For the visiting user :math:`u` it plays :math:`\arg\max_i \hat p(u, i)` and never
     learns (``update`` only checks its arguments).
 
-    The recommender needs the *user id*, and the bandit interface of the book hands
-    agents only the feature rows (persona one-hot and category one-hot). A real shop
-    knows who is logged in; here the agent learns who is visiting by replaying the
-    simulator's stream of visitors: it keeps a copy of ``simulator.rng`` taken when it
-    is built and draws from it what :meth:`ZooplusSimulator.draw_stream` draws at each
-    step (the user, then the click uniform, which it discards). It sees nothing a real
-    recommender would not: the visitor's id, never a click before it happens. Every
-    step it checks that the persona in the feature rows is the replayed user's
-    persona, so a replay out of step raises instead of silently recommending for the
-    wrong user.
-
-    Build it from a simulator that is about to draw the run's stream -- as
-    :func:`~bandits_lib.experiments.run_comparison` does with the simulator it passes to
-    a factory with a ``simulator`` parameter (see :func:`make_frozen_recommender`).
-    Each ``predict`` consumes one visitor.
+    The recommender needs the *user id*, which the feature rows (persona one-hot and
+    category one-hot) do not carry. A real shop knows who is logged in; here the
+    environment tells: :class:`~bandits_lib.envs.PetShopEnvironment` passes
+    ``info["user"]`` with every step. The agent sees nothing a real recommender would not:
+    the visitor's id, never a click before it happens.
 
     Parameters
     ----------
     recommender : MLPRecommender
-        Trained model; its tables must match the simulator (n_users, n_products). It is
-        scored once, at construction (frozen).
-    simulator : ZooplusSimulator
-        The run's world, before it draws the run's stream.
-    seed : int or None
-        Unused (the agent is deterministic); accepted so every agent takes a seed.
+        Trained model, scored once, at construction (frozen).
     device : str or torch.device, default "cpu"
 
     Attributes
@@ -537,48 +523,29 @@ class FrozenRecommenderAgent(BanditAgent):
         :math:`\hat p(u, i)` for every pair.
     recommendation : numpy.ndarray of int, shape (n_users,)
         The product played for each user, ``predicted_ctr.argmax(1)``.
-    last_user : int or None
-        The visitor of the last ``predict``.
     """
 
-    def __init__(self, recommender: MLPRecommender, simulator: ZooplusSimulator, seed: int | None = None,
-                 device: torch.device | str = "cpu") -> None:
+    _transient_attributes = BanditAgent._transient_attributes | {"predicted_ctr", "recommendation"}
+
+    def __init__(self, recommender: MLPRecommender, device: torch.device | str = "cpu") -> None:
         if not isinstance(recommender, MLPRecommender):
             raise TypeError(f"recommender must be an MLPRecommender, got {type(recommender).__name__}")
-        if not isinstance(simulator, ZooplusSimulator):
-            raise TypeError(f"simulator must be a ZooplusSimulator, got {type(simulator).__name__}")
-        if (recommender.n_users, recommender.n_products) != (simulator.n_users, simulator.n_products):
-            raise ValueError(
-                f"recommender was built for {recommender.n_users} users and {recommender.n_products} products, "
-                f"the simulator has {simulator.n_users} users and {simulator.n_products} products")
         super().__init__(FEATURE_DIM, device)
-        self.n_arms = simulator.n_products
-        self.seed = seed
         self.recommender = recommender
+        self.n_arms = recommender.n_products
         self.predicted_ctr = recommender.ctr_table().double().numpy()
         self.recommendation = self.predicted_ctr.argmax(axis=1)
-        self._n_users = simulator.n_users
-        self._user_persona = simulator.persona_index(np.arange(simulator.n_users))
-        self._visitors = copy.deepcopy(simulator.rng)
-        self.last_user: int | None = None
 
-    def _decide(self, features) -> tuple[int, int]:
-        persona_block = features.X[0, :len(PERSONAS)].tolist()
-        if sorted(persona_block) != [0.0] * (len(PERSONAS) - 1) + [1.0]:
-            raise ValueError("feature_vectors must be the book's feature rows (persona one-hot first, "
-                             "see bandits_lib.features); the first row's persona block is not one-hot")
-        persona = persona_block.index(1.0)
-        state = self._visitors.bit_generator.state
-        user = int(self._visitors.integers(0, self._n_users))
-        self._visitors.random()  # the step's click uniform: consumed, not looked at
-        if self._user_persona[user] != persona:
-            self._visitors.bit_generator.state = state
-            raise RuntimeError(
-                f"the visitor replay is out of step: it drew user {user} ({PERSONAS[self._user_persona[user]]}) "
-                f"but the features describe a {PERSONAS[persona]}; build the agent from a simulator that has not "
-                "drawn its stream yet, and call predict once per step")
-        self.last_user = user
-        return int(self.recommendation[user]), user
+    def _score(self, features, info: Mapping[str, Any]) -> tuple[torch.Tensor, torch.Tensor, None]:
+        user = info.get("user")
+        if user is None:
+            raise ValueError("FrozenRecommenderAgent needs info['user'], the visitor's id: play it through an "
+                             "environment that provides it, e.g. PetShopEnvironment")
+        user = check_int("info['user']", user, minimum=0)
+        if user >= self.recommender.n_users:
+            raise ValueError(f"info['user'] must be < n_users ({self.recommender.n_users}), got {user}")
+        mean = torch.from_numpy(self.predicted_ctr[user])
+        return mean, torch.zeros_like(mean), None
 
     def _learn(self, arm: int, x: torch.Tensor, reward: float, cache: Any) -> None:
         pass  # frozen
@@ -586,7 +553,9 @@ class FrozenRecommenderAgent(BanditAgent):
 
 def make_frozen_recommender(
     seed: int,
-    simulator: ZooplusSimulator,
+    simulator: ZooplusSimulator | None = None,
+    n_products: int = 50,
+    n_users: int = 1000,
     n_log: int = 50_000,
     test_fraction: float = 0.2,
     embedding_dim: int = 16,
@@ -598,7 +567,10 @@ def make_frozen_recommender(
 ) -> FrozenRecommenderAgent:
     """Agent factory for :func:`~bandits_lib.experiments.run_comparison`: log, train, freeze.
 
-    In the run's world (``simulator``), log ``n_log`` uniformly random impressions
+    In the run's world (``simulator``; by default the shop of ``seed``,
+    ``ZooplusSimulator(n_products, n_users, seed=seed)``, which is the world
+    ``run_comparison`` plays for that seed unless it is given a ``simulator_seed``), log
+    ``n_log`` uniformly random impressions
     (:func:`collect_log` with ``seed``), keep the training part of the split (the same
     split as :func:`split_log` with ``seed``), train an :class:`MLPRecommender` seeded
     with ``seed`` (:func:`train_recommender`, early stopping) and deploy it as a
@@ -609,14 +581,16 @@ def make_frozen_recommender(
     FrozenRecommenderAgent
         With the training history in ``agent.history``.
     """
+    seed = check_int("seed", seed, minimum=0)
+    if simulator is None:
+        simulator = ZooplusSimulator(n_products=n_products, n_users=n_users, seed=seed)
     if not isinstance(simulator, ZooplusSimulator):
         raise TypeError(f"simulator must be a ZooplusSimulator, got {type(simulator).__name__}")
-    seed = check_int("seed", seed, minimum=0)
     log = collect_log(simulator, n_log, seed=seed)
     train, _ = split_log(log, test_fraction=test_fraction, seed=seed)
     model = MLPRecommender(simulator.n_users, simulator.n_products, embedding_dim, hidden_dims, seed=seed)
     history = train_recommender(model, train, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed)
-    agent = FrozenRecommenderAgent(model, simulator, seed=seed, device=device)
+    agent = FrozenRecommenderAgent(model, device=device)
     agent.history = history
     return agent
 

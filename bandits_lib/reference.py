@@ -23,19 +23,19 @@ import numpy as np
 import torch
 from torch import nn
 
-from .features import create_feature_vectors
+from .envs.features import create_feature_vectors
+from .envs.simulator import ZooplusSimulator
 from .jacobian import jacobian_loop, jacobian_vmap
-from .networks import NeuralBanditModel, NeuralBanditNetwork, make_mlp, seeded_generator
-from .simulator import ZooplusSimulator
+from .networks import EmbeddingNetwork, NeuralBanditNetwork, make_mlp, seeded_generator
 
 
 class ReferenceLinUCBAgent:
     """Disjoint LinUCB with a Python loop over arms, ``solve`` and ``inv`` per arm per step."""
 
-    def __init__(self, n_products: int, feature_dim: int, alpha: float = 1.0, lambda_: float = 1.0) -> None:
+    def __init__(self, n_arms: int, feature_dim: int, alpha: float = 1.0, lambda_: float = 1.0) -> None:
         self.alpha = alpha
-        self.A = [lambda_ * np.identity(feature_dim) for _ in range(n_products)]
-        self.b = [np.zeros(feature_dim) for _ in range(n_products)]
+        self.A = [lambda_ * np.identity(feature_dim) for _ in range(n_arms)]
+        self.b = [np.zeros(feature_dim) for _ in range(n_arms)]
 
     def ucb_components(self, feature_vectors: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         X = np.asarray(feature_vectors, dtype=np.float64)
@@ -104,10 +104,10 @@ class ReferenceNeuralUCBAgent:
 class ReferenceLastLayerNeuralUCBAgent:
     """The draft's practical NeuralUCB: ``torch.inverse`` of the e x e matrix every step."""
 
-    def __init__(self, raw_feature_dim: int, hidden_dims: Sequence[int] = (128, 64), embedding_dim: int = 64,
+    def __init__(self, feature_dim: int, hidden_dims: Sequence[int] = (128, 64), embedding_dim: int = 64,
                  lambda_: float = 1.0, alpha: float = 1.0, lr: float = 1e-3, seed: int | None = None) -> None:
         self.alpha = alpha
-        self.model = NeuralBanditModel(raw_feature_dim, hidden_dims, embedding_dim, seed=seed)
+        self.model = EmbeddingNetwork(feature_dim, hidden_dims, embedding_dim, seed=seed)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=lr)
         self.A = lambda_ * torch.eye(embedding_dim, dtype=torch.float64)
         self.last_embeddings: torch.Tensor | None = None
@@ -137,11 +137,11 @@ class ReferenceLastLayerNeuralUCBAgent:
 class ReferenceNeuralLinUCBAgent:
     """The draft's hybrid: per-arm numpy ``solve`` and ``inv`` in a Python loop every step."""
 
-    def __init__(self, n_arms: int, raw_feature_dim: int, hidden_dims: Sequence[int] = (128, 64),
+    def __init__(self, n_arms: int, feature_dim: int, hidden_dims: Sequence[int] = (128, 64),
                  embedding_dim: int = 32, lambda_: float = 1.0, alpha: float = 1.0, lr: float = 1e-3,
                  seed: int | None = None) -> None:
         self.alpha = alpha
-        self.model = make_mlp(raw_feature_dim, hidden_dims, embedding_dim, seeded_generator(seed))
+        self.model = make_mlp(feature_dim, hidden_dims, embedding_dim, seeded_generator(seed))
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=lr)
         self.A = [lambda_ * np.identity(embedding_dim) for _ in range(n_arms)]
         self.b = [np.zeros(embedding_dim) for _ in range(n_arms)]

@@ -1,12 +1,10 @@
 """Bad input gets a clear error naming the argument, and changes nothing."""
 
-import copy
-from collections import deque
-
 import numpy as np
 import pytest
 import torch
 
+from agent_cases import CASES, info_for
 from bandits_lib import (
     EpsilonGreedyAgent,
     LastLayerNeuralUCBAgent,
@@ -16,71 +14,26 @@ from bandits_lib import (
     RandomAgent,
     run_comparison,
 )
+from bandits_lib.checkpoint import state_digest
 
 D = 9
-
-
-def make_agents():
-    return {
-        "linucb": LinUCBAgent(5, D),
-        "neural_full": NeuralUCBAgent(D, (8,), confidence="full", seed=0),
-        "neural_diag": NeuralUCBAgent(D, (8,), confidence="diagonal", jacobian="analytic", seed=0),
-        "last_layer": LastLayerNeuralUCBAgent(D, (8,), embedding_dim=4, seed=0),
-        "hybrid": NeuralLinUCBAgent(5, D, (8,), embedding_dim=4, seed=0),
-        "eps": EpsilonGreedyAgent(5, D, seed=0),
-        "random": RandomAgent(seed=0),
-    }
+K = 5
 
 
 def snapshot(agent):
-    """Every tensor and number the agent holds, deep-copied."""
-    state = {}
-    for key, value in vars(agent).items():
-        if key in ("_checked",):
-            continue
-        if isinstance(value, torch.nn.Module):
-            state[key] = {k: v.clone() for k, v in value.state_dict().items()}
-        elif isinstance(value, torch.optim.Optimizer):
-            state[key] = copy.deepcopy(value.state_dict())
-        elif isinstance(value, np.random.Generator):
-            state[key] = copy.deepcopy(value.bit_generator.state)
-        elif isinstance(value, torch.Generator):
-            state[key] = value.get_state().clone()
-        elif hasattr(value, "__dict__") and not isinstance(value, type):
-            state[key] = {k: (v.clone() if isinstance(v, torch.Tensor) else copy.deepcopy(v)) for k, v in vars(value).items()}
-        elif isinstance(value, torch.Tensor):
-            state[key] = value.clone()
-        else:
-            state[key] = copy.deepcopy(value)
-    return state
+    """The agent's parameters and learned state (generators, optimiser, matrices), as one digest."""
+    return repr(agent.get_params()), state_digest(agent)
 
 
-def same(x, y):
-    """Recursive equality over tensors, containers and plain values."""
-    if isinstance(x, torch.Tensor):
-        return isinstance(y, torch.Tensor) and x.shape == y.shape and torch.equal(x, y)
-    if isinstance(x, dict):
-        return isinstance(y, dict) and x.keys() == y.keys() and all(same(x[k], y[k]) for k in x)
-    if isinstance(x, (list, tuple, deque)):  # deque: a sliding window's history
-        return type(x) is type(y) and len(x) == len(y) and all(same(a, b) for a, b in zip(x, y))
-    if hasattr(x, "__dict__") and not isinstance(x, type):
-        return same(vars(x), vars(y))
-    return x == y
-
-
-def assert_same(a, b):
-    for key in a:
-        assert same(a[key], b[key]), f"{key} changed"
-    assert a.keys() == b.keys()
-
-
-def trained(agent, steps=3):
-    X = torch.eye(5, D)
-    X[:, 5:] = torch.rand(5, 4, generator=torch.Generator().manual_seed(0))
+def trained(name, steps=3):
+    agent = CASES[name](K, D, 0)
+    X = torch.eye(K, D)
+    X[:, 5:] = torch.rand(K, 4, generator=torch.Generator().manual_seed(0))
+    info = info_for(K)
     for _ in range(steps):
-        arm = agent.predict(X)
+        arm = agent.predict(X, info)
         agent.update(arm, X[arm], 1.0)
-    return agent, X
+    return agent, X, info
 
 
 BAD_FEATURES = [
@@ -95,20 +48,34 @@ BAD_FEATURES = [
 ]
 
 
-@pytest.mark.parametrize("name", list(make_agents()))
+@pytest.mark.parametrize("name", list(CASES))
 @pytest.mark.parametrize("features,error,message", BAD_FEATURES)
 def test_bad_features_to_predict(name, features, error, message):
-    agent, _ = trained(make_agents()[name])
+    agent, _, info = trained(name)
     before = snapshot(agent)
     with pytest.raises(error, match=message):
-        agent.predict(features)
-    assert_same(before, snapshot(agent))
+        agent.predict(features, info)
+    assert before == snapshot(agent)
 
 
-@pytest.mark.parametrize("name", list(make_agents()))
+@pytest.mark.parametrize("name", list(CASES))
+def test_bad_info_is_refused_and_changes_nothing(name):
+    agent, X, info = trained(name)
+    before = snapshot(agent)
+    with pytest.raises(TypeError, match="info"):
+        agent.predict(X, [1, 2])
+    assert before == snapshot(agent)
+    if CASES[name].reads_info:
+        for bad in ({}, {"user": -1, "expected_rewards": [0.1] * (K + 1)}, {"user": 10**6, "expected_rewards": "x"}):
+            with pytest.raises((ValueError, TypeError), match="info"):
+                agent.predict(X, bad)
+            assert before == snapshot(agent)
+
+
+@pytest.mark.parametrize("name", list(CASES))
 def test_bad_updates_change_nothing(name):
-    agent, X = trained(make_agents()[name])
-    arm = agent.predict(X)
+    agent, X, info = trained(name)
+    arm = agent.predict(X, info)
     before = snapshot(agent)
     bad_calls = [
         ((arm, X[arm], float("nan")), ValueError, "reward"),
@@ -125,15 +92,15 @@ def test_bad_updates_change_nothing(name):
     for args, error, message in bad_calls:
         with pytest.raises(error, match=message):
             agent.update(*args)
-        assert_same(before, snapshot(agent))
+        assert before == snapshot(agent)
     agent.update(arm, X[arm], 1)  # the pending decision survived the rejected calls
     with pytest.raises(ValueError, match="predict"):
         agent.update(arm, X[arm], 1)  # one update per predict
 
 
-@pytest.mark.parametrize("name", list(make_agents()))
+@pytest.mark.parametrize("name", list(CASES))
 def test_update_before_predict(name):
-    agent = make_agents()[name]
+    agent = CASES[name](K, D, 0)
     with pytest.raises(ValueError, match="predict"):
         agent.update(0, torch.zeros(D), 1.0)
 
@@ -147,7 +114,9 @@ def test_wrong_number_of_arms():
 @pytest.mark.parametrize("factory,name", [
     (lambda: LinUCBAgent(5, D, alpha=-1), "alpha"),
     (lambda: LinUCBAgent(5, D, lambda_=0), "lambda_"),
-    (lambda: LinUCBAgent(0, D), "n_products"),
+    (lambda: LinUCBAgent(0, D), "n_arms"),
+    (lambda: LinUCBAgent(5, D, exploration="greedy"), "exploration"),
+    (lambda: LinUCBAgent(5, D, exploration=3), "exploration"),
     (lambda: LinUCBAgent(5, 0), "feature_dim"),
     (lambda: NeuralUCBAgent(D, lambda_=-1.0), "lambda_"),
     (lambda: NeuralUCBAgent(D, lr=0.0), "lr"),
@@ -184,6 +153,15 @@ def test_cuda_requested_without_cuda():
 ])
 def test_bad_experiment_arguments(kwargs, name):
     with pytest.raises((ValueError, TypeError), match=name):
-        run_comparison({"random": RandomAgent}, progress=False, n_jobs=1, **kwargs)
+        run_comparison({"random": RandomAgent(D)}, progress=False, n_jobs=1, **kwargs)
     with pytest.raises(ValueError, match="agents"):
         run_comparison({}, 10)
+
+
+def test_bad_agents_to_a_comparison():
+    with pytest.raises(TypeError, match=r"agents\['x'\]"):
+        run_comparison({"x": 3}, 10, progress=False)
+    with pytest.raises(TypeError, match="factory returned"):
+        run_comparison({"x": lambda seed: "not an agent"}, 10, progress=False, n_jobs=1)
+    with pytest.raises(TypeError, match="no parameter"):
+        LinUCBAgent(5, D).clone(n_products=4)

@@ -12,39 +12,68 @@ from bandits_lib import (
     NeuralUCBAgent,
     PetShopEnvironment,
     RandomAgent,
-    load_digits_contexts,
+    ZooplusSimulator,
     run_comparison,
     run_environment_comparison,
     summarize,
 )
+from bandits_lib.envs import load_digits_contexts
+from bandits_lib.experiments import play, play_fork
 
 PET_AGENTS = {
-    "LinUCB": lambda s: LinUCBAgent(50, 9, alpha=1.5, seed=s),
+    "LinUCB": LinUCBAgent(50, 9, alpha=1.5),
     "NeuralUCB": lambda s: NeuralUCBAgent(9, (16,), alpha=1.0, confidence="diagonal", jacobian="analytic", seed=s),
-    "Random": RandomAgent,
+    "Random": RandomAgent(9),
 }
 
 
 @pytest.mark.parametrize("shock", [None, 150])
-def test_pet_shop_environment_reproduces_run_comparison(shock):
-    """The generic runner on the pet shop gives exactly run_comparison's trajectories."""
+def test_run_comparison_is_the_generic_runner_on_the_pet_shop(shock):
+    """run_comparison is run_environment_comparison on PetShopEnvironment: the same table."""
     old = run_comparison(PET_AGENTS, 300, market_shock_at=shock, seeds=[0, 3], n_jobs=1, progress=False)
     new = run_environment_comparison(
         PET_AGENTS, lambda seed: PetShopEnvironment(300, seed=seed, market_shock_at=shock), seeds=[0, 3],
         n_jobs=1, progress=False)
-    columns = ["step", "seed", "agent", "arm", "reward", "expected_reward", "oracle_reward", "regret"]
-    old = old[columns].sort_values(["agent", "seed", "step"]).reset_index(drop=True)
-    new = new[columns].sort_values(["agent", "seed", "step"]).reset_index(drop=True)
-    old["reward"] = old["reward"].astype(float)
-    pd.testing.assert_frame_equal(old, new, check_dtype=False, check_categorical=False)
+    pd.testing.assert_frame_equal(old, new)
     assert isinstance(PetShopEnvironment(5), Environment)
+
+
+def test_the_pet_shop_environment_is_the_draft_loop_of_the_simulator():
+    """Every step: the stream's user, that persona's features, the click of the step's uniform."""
+    simulator = ZooplusSimulator(seed=6)
+    stream = simulator.draw_stream(200)
+    environment = PetShopEnvironment(200, seed=6, market_shock_at=120)
+    shocked = ZooplusSimulator(seed=6)
+    shocked.introduce_market_shock()
+    for t in range(200):
+        info = environment.info(t)
+        assert info["user"] == stream.users[t] and info["persona"] == stream.personas[t]
+        world = shocked if t >= 120 else simulator
+        for arm in (0, 7, 31):
+            ctr = world.get_true_ctr(int(stream.users[t]), arm)
+            assert environment.expected_reward(t, arm) == ctr == info["expected_rewards"][arm]
+            assert environment.reward(t, arm) == float(1.0 - stream.uniforms[t] < ctr) or ctr in (0.0, 1.0)
+
+
+def test_a_fork_equals_separate_runs_and_a_resumed_run_equals_one_run():
+    agent = NeuralUCBAgent(9, (8,), confidence="diagonal", seed=2)
+    worlds = {"stationary": PetShopEnvironment(300, seed=1), "shock": PetShopEnvironment(300, seed=1,
+                                                                                          market_shock_at=100)}
+    forked = play_fork(agent.clone(), worlds, 100)
+    for name, world in worlds.items():
+        alone = play(agent.clone(), world)
+        for key in ("arm", "reward", "expected_reward", "oracle_reward"):
+            np.testing.assert_array_equal(forked[name][key], alone[key])
+    twin = agent.clone()
+    first, second = play(twin, worlds["shock"], 0, 170), play(twin, worlds["shock"], 170)
+    np.testing.assert_array_equal(np.concatenate([first["arm"], second["arm"]]), forked["shock"]["arm"])
 
 
 def test_parallel_runs_equal_serial_runs():
     def make(seed):
         return ClassificationBandit.digits(seed=seed, n_steps=60)
 
-    agents = {"LinUCB": lambda s: LinUCBAgent(10, 160, alpha=0.2), "Random": lambda s: RandomAgent(s, 160)}
+    agents = {"LinUCB": LinUCBAgent(10, 160, alpha=0.2), "Random": RandomAgent(160)}
     serial = run_environment_comparison(agents, make, seeds=[0, 1], n_jobs=1, progress=False)
     parallel = run_environment_comparison(agents, make, seeds=[0, 1], n_jobs=2, progress=False)
     pd.testing.assert_frame_equal(serial, parallel)
@@ -83,7 +112,7 @@ def test_classification_bandit_block_features_and_rewards():
 
 
 def test_common_random_numbers_same_order_for_every_agent_of_a_seed():
-    agents = {"LinUCB": lambda s: LinUCBAgent(10, 160, alpha=0.2), "Random": lambda s: RandomAgent(s, 160)}
+    agents = {"LinUCB": LinUCBAgent(10, 160, alpha=0.2), "Random": RandomAgent(160)}
     df = run_environment_comparison(agents, lambda seed: ClassificationBandit.digits(seed=seed, n_steps=200),
                                     seeds=[0, 1], n_jobs=1, progress=False)
     for seed in (0, 1):
@@ -97,7 +126,7 @@ def test_common_random_numbers_same_order_for_every_agent_of_a_seed():
 def test_linucb_learns_the_digits():
     """One pass over 1,797 digits: LinUCB's accuracy on the last 500 is far above chance."""
     make = lambda seed: ClassificationBandit.digits(seed=seed)  # noqa: E731
-    df = run_environment_comparison({"LinUCB": lambda s: LinUCBAgent(10, 160, alpha=0.2)}, make, seeds=[0],
+    df = run_environment_comparison({"LinUCB": LinUCBAgent(10, 160, alpha=0.2)}, make, seeds=[0],
                                     n_jobs=1, progress=False)
     assert summarize(df, last_n=500).loc["LinUCB", "last_n_ctr_mean"] > 0.7
 
@@ -122,13 +151,15 @@ def test_bad_runner_arguments():
     with pytest.raises(ValueError, match="agents"):
         run_environment_comparison({}, make)
     with pytest.raises(ValueError, match="seeds"):
-        run_environment_comparison({"r": RandomAgent}, make, seeds=[1, 1], progress=False)
-    with pytest.raises(TypeError, match="factories"):
-        run_environment_comparison({"r": RandomAgent(0)}, make, progress=False, n_jobs=1)
+        run_environment_comparison({"r": RandomAgent(9)}, make, seeds=[1, 1], progress=False)
+    with pytest.raises(TypeError, match="factory"):
+        run_environment_comparison({"r": "random"}, make, progress=False, n_jobs=1)
     with pytest.raises(TypeError, match="Environment"):
-        run_environment_comparison({"r": RandomAgent}, lambda seed: object(), progress=False, n_jobs=1)
+        run_environment_comparison({"r": RandomAgent(9)}, lambda seed: object(), progress=False, n_jobs=1)
+    with pytest.raises(TypeError, match="mapping"):
+        run_environment_comparison({"r": RandomAgent(9)}, make, fork_at=3, progress=False, n_jobs=1)
     with pytest.raises(TypeError, match="make_environment"):
-        run_environment_comparison({"r": RandomAgent}, 3, progress=False)
+        run_environment_comparison({"r": RandomAgent(9)}, 3, progress=False)
     with pytest.raises(ValueError, match="pool"):
         load_digits_contexts(pool=3)
 

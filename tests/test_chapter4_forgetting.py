@@ -5,18 +5,20 @@ import pytest
 import torch
 
 from bandits_lib import (
-    DiscountedDiagonalConfidence,
-    DiscountedFullConfidence,
     DiscountedLinUCBAgent,
-    DiscountedRidge,
     ForgettingNeuralUCBAgent,
     LinUCBAgent,
     NeuralUCBAgent,
     SlidingWindowLinUCBAgent,
+)
+from bandits_lib.forgetting import (
+    DiscountedDiagonalConfidence,
+    DiscountedFullConfidence,
+    DiscountedRidge,
     SlidingWindowRidge,
 )
 from bandits_lib.jacobian import compute_jacobian
-from test_agents import contexts, run_side_by_side
+from test_agents import contexts, run_side_by_side, ucb_components
 
 
 def random_stream(n, n_arms, dim, seed):
@@ -154,7 +156,7 @@ def test_forgetting_neural_ucb_bonus_is_the_discounted_inverse():
     agent = ForgettingNeuralUCBAgent(9, (8,), lambda_=lam, alpha=alpha, confidence="full", discount=gamma, seed=0)
     added = []
     for X, reward_of in contexts(40, seed=2, n_products=12):
-        _, bonus = agent.ucb_components(X)
+        _, bonus = ucb_components(agent, X)
         J = compute_jacobian(agent.model, X, "loop").double()
         t = len(added)
         A = gamma ** t * lam * torch.eye(agent.p, dtype=torch.float64)
@@ -172,7 +174,7 @@ def test_periodic_reset_puts_the_confidence_back_to_the_prior():
     for step, (X, reward_of) in enumerate(contexts(25, n_products=12), start=1):
         arm = agent.predict(X)
         agent.update(arm, X[arm], reward_of(arm))
-        fresh = torch.equal(agent.confidence.inverse(), torch.eye(agent.p, dtype=torch.float64) / agent.lambda_)
+        fresh = torch.equal(agent.confidence_matrix.inverse(), torch.eye(agent.p, dtype=torch.float64) / agent.lambda_)
         assert fresh == (step % 10 == 0)
     assert agent.n_resets == 2
 

@@ -4,18 +4,19 @@ import numpy as np
 import pytest
 import torch
 
+import pandas as pd
+
 from bandits_lib import (
     DiagonalNeuralUCBAgent,
-    NeuralBanditNetwork,
     NeuralUCBAgent,
     RetrievalEnvironment,
     SyntheticCatalogue,
-    best_in_top_k,
-    diagonal_quadratic_form,
     run_environment_comparison,
-    time_decisions,
 )
-from bandits_lib.jacobian import compute_jacobian, mlp_forward
+from bandits_lib.envs.retrieval import best_in_top_k, time_decisions
+from bandits_lib.jacobian import compute_jacobian, diagonal_quadratic_form, mlp_forward
+from bandits_lib.networks import NeuralBanditNetwork
+from test_agents import ucb_components
 
 
 @pytest.mark.parametrize("hidden", [(5,), (7, 4), (6, 5, 3)])
@@ -36,8 +37,8 @@ def test_diagonal_agent_is_neural_ucb_diagonal_step_by_step():
     rng = np.random.default_rng(0)
     for _ in range(80):
         X = torch.from_numpy(rng.normal(size=(40, 3)).astype(np.float32))
-        e_fast, b_fast = fast.ucb_components(X)
-        e_ref, b_ref = reference.ucb_components(X)
+        e_fast, b_fast = ucb_components(fast, X)
+        e_ref, b_ref = ucb_components(reference, X)
         torch.testing.assert_close(e_fast, e_ref, rtol=1e-5, atol=1e-6)
         torch.testing.assert_close(b_fast, b_ref, rtol=1e-4, atol=1e-6)
         arm = reference.predict(X)
@@ -113,12 +114,15 @@ def test_larger_k_loses_less_to_retrieval(catalogue):
     assert best[5_000] > best[5]
 
 
-def test_rerank_run_with_an_environment_per_agent_and_timing(catalogue):
-    """make_environment(seed, agent=name): each agent its own k, the same users and uniforms per seed."""
+def test_rerank_runs_one_comparison_per_k_and_timing(catalogue):
+    """One comparison per k: the same users and uniforms per seed whatever k (common random numbers)."""
     ks = {"k = 10": 10, "k = 100": 100}
-    agents = {name: (lambda s: DiagonalNeuralUCBAgent(3, (8,), alpha=0.5, lr=1e-2, seed=s)) for name in ks}
-    df = run_environment_comparison(agents, lambda seed, agent: RetrievalEnvironment(catalogue, ks[agent], 150, seed),
-                                    seeds=[0, 1], n_jobs=1, progress=False)
+    agent = DiagonalNeuralUCBAgent(3, (8,), alpha=0.5, lr=1e-2)
+    tables = [run_environment_comparison({name: agent}, lambda seed, k=k: RetrievalEnvironment(catalogue, k, 150, seed),
+                                         seeds=[0, 1], n_jobs=1, progress=False) for name, k in ks.items()]
+    for table in tables:
+        table.attrs = {}
+    df = pd.concat(tables, ignore_index=True)
     assert (df["regret"] >= -1e-7).all() and len(df) == 600
     assert df[df.agent == "k = 10"]["arm"].max() < 10 and df[df.agent == "k = 100"]["arm"].max() >= 10
     oracle = df.pivot_table(index=["seed", "step"], columns="agent", values="oracle_reward", observed=True)

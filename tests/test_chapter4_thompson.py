@@ -7,9 +7,20 @@ import numpy as np
 import pytest
 import torch
 
-from bandits_lib import LinTSAgent, LinUCBAgent, NeuralTSAgent, NeuralUCBAgent
+from bandits_lib import LinTSAgent, LinUCBAgent, NeuralTSAgent, NeuralUCBAgent, ThompsonSampling
 from bandits_lib.jacobian import compute_jacobian
-from test_agents import contexts
+from test_agents import contexts, ucb_components
+
+
+def score_distribution(agent, X):
+    """Mean and standard deviation of each arm's sampled score: (mean, alpha * width)."""
+    return ucb_components(agent, X)
+
+
+def sample_scores(agent, X, n_samples=1, generator=None):
+    """Draws of every arm's score from the agent's own generator (as a decision draws them), or another one."""
+    mean, width = agent.score(X)
+    return ThompsonSampling().sample(mean, width, agent.alpha, generator or agent._rng, n_samples)
 
 
 def trained(agent, steps=30, n_products=12):
@@ -28,8 +39,8 @@ def test_sampled_scores_have_the_stated_mean_and_variance(make):
     """20,000 draws per arm: sample mean within 5 standard errors, sample variance within 5%."""
     agent = trained(make())
     X = next(contexts(1, seed=9, n_products=12))[0]
-    mean, std = agent.score_distribution(X)
-    draws = agent.sample_scores(X, n_samples=20_000)
+    mean, std = score_distribution(agent, X)
+    draws = sample_scores(agent, X, n_samples=20_000)
     n = draws.shape[0]
     assert (std > 0).all()
     z = (draws.mean(0) - mean.double()) / (std.double() / math.sqrt(n))
@@ -46,19 +57,19 @@ def test_batched_draws_are_seeded_and_shaped():
     agent = trained(NeuralTSAgent(9, (8,), nu=0.5, seed=3))
     twin = copy.deepcopy(agent)
     X = next(contexts(1, seed=2, n_products=12))[0]
-    batched = agent.sample_scores(X, n_samples=4)
-    assert batched.shape == (4, 12) and agent.sample_scores(X).shape == (12,)
-    assert torch.equal(batched, twin.sample_scores(X, n_samples=4))
+    batched = sample_scores(agent, X, n_samples=4)
+    assert batched.shape == (4, 12)
+    assert torch.equal(batched, sample_scores(twin, X, n_samples=4))
     assert not torch.equal(batched[0], batched[1])
     with pytest.raises(ValueError, match="n_samples"):
-        agent.sample_scores(X, n_samples=0)
+        sample_scores(agent, X, n_samples=0)
 
 
 def test_lin_ts_width_is_linucb_bonus_with_alpha_v():
     ts, ucb = LinTSAgent(12, 9, v=0.3, seed=0), LinUCBAgent(12, 9, alpha=0.3)
     for X, reward_of in contexts(100, n_products=12):
-        mean_ts, std_ts = ts.score_distribution(X)
-        mean_ucb, bonus = ucb.ucb_components(X)
+        mean_ts, std_ts = score_distribution(ts, X)
+        mean_ucb, bonus = ucb_components(ucb, X)
         torch.testing.assert_close(mean_ts, mean_ucb)
         torch.testing.assert_close(std_ts, bonus)
         arm = ts.predict(X)
@@ -74,7 +85,7 @@ def test_neural_ts_std_is_the_papers_formula_with_explicit_inverse(confidence):
     agent = NeuralTSAgent(9, (8,), lambda_=lam, nu=nu, width=m, lr=1e-2, confidence=confidence, seed=2)
     added = []
     for X, reward_of in contexts(40, seed=3, n_products=12):
-        mean, std = agent.score_distribution(X)
+        mean, std = score_distribution(agent, X)
         J = compute_jacobian(agent.model, X, "loop").double()
         U = lam * torch.eye(agent.p, dtype=torch.float64)
         for g in added:
@@ -96,7 +107,7 @@ def test_neural_ts_learns_like_neural_ucb():
     ts = NeuralTSAgent(9, (8,), lambda_=lam, nu=nu, width=m, lr=1e-2, seed=5)
     ucb = NeuralUCBAgent(9, (8,), lambda_=m * lam, alpha=nu * math.sqrt(lam), lr=1e-2, jacobian="analytic", seed=5)
     for X, reward_of in contexts(80, n_products=12):
-        torch.testing.assert_close(ts.score_distribution(X), ucb.ucb_components(X))
+        torch.testing.assert_close(score_distribution(ts, X), ucb_components(ucb, X))
         arm = ts.predict(X)
         ucb.predict(X)
         ts.update(arm, X[arm], reward_of(arm))
@@ -110,9 +121,9 @@ def test_draws_are_seeded_and_do_not_touch_global_state():
     torch.manual_seed(0)
     np.random.seed(0)
     before = (torch.random.get_rng_state().clone(), np.random.get_state()[1].copy())
-    runs = [[agent.sample_scores(X) for _ in range(5)] for agent in twins]
+    runs = [[sample_scores(agent, X) for _ in range(5)] for agent in twins]
     assert all(torch.equal(a, b) for a, b in zip(*runs))
-    assert not torch.equal(other.sample_scores(X), runs[0][0])
+    assert not torch.equal(sample_scores(other, X), runs[0][0])
     arm = twins[0].predict(X)
     twins[0].update(arm, X[arm], 1.0)
     assert torch.equal(torch.random.get_rng_state(), before[0])
@@ -122,7 +133,7 @@ def test_draws_are_seeded_and_do_not_touch_global_state():
 def test_zero_spread_is_greedy():
     agent = trained(LinTSAgent(12, 9, v=0.0, seed=0))
     for X, _ in contexts(20, seed=5, n_products=12):
-        mean, _ = agent.score_distribution(X)
+        mean, _ = score_distribution(agent, X)
         assert agent.predict(X) == int(torch.argmax(mean))
         agent.update(int(torch.argmax(mean)), X[int(torch.argmax(mean))], 0.0)
 
@@ -132,7 +143,7 @@ def test_thompson_explores_the_pet_shop():
     from bandits_lib import RandomAgent, run_comparison, summarize
     agents = {"NeuralTS": lambda s: NeuralTSAgent(9, (16,), nu=0.3, confidence="diagonal", seed=s),
               "greedy": lambda s: NeuralTSAgent(9, (16,), nu=0.0, confidence="diagonal", seed=s),
-              "random": RandomAgent}
+              "random": RandomAgent(9)}
     df = run_comparison(agents, 1500, seeds=[0], n_jobs=1, progress=False)
     arms = df.groupby("agent", observed=True)["arm"].nunique()
     assert arms["NeuralTS"] > arms["greedy"]

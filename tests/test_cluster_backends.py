@@ -15,7 +15,7 @@ from bandits_lib import LinUCBAgent, NeuralUCBAgent, OracleAgent, run_comparison
 AGENTS = {
     "LinUCB": lambda s: LinUCBAgent(50, 9, alpha=1.5, seed=s),
     "NeuralUCB": lambda s: NeuralUCBAgent(9, (8,), confidence="diagonal", jacobian="analytic", seed=s),
-    "Oracle": OracleAgent,
+    "Oracle": OracleAgent(9),
 }
 
 

@@ -10,27 +10,20 @@ import pandas as pd
 
 from bandits_lib.checkpoint import state_digest
 
+TESTS = os.path.dirname(os.path.abspath(__file__))
 SCRIPT = textwrap.dedent("""
     import hashlib, sys
+    sys.path.insert(0, sys.argv[2])
     import pandas as pd
-    from bandits_lib import (EpsilonGreedyAgent, LastLayerNeuralUCBAgent, LinUCBAgent, NeuralLinUCBAgent,
-                             NeuralUCBAgent, OracleAgent, RandomAgent, run_comparison)
+    import torch
+    from agent_cases import CASES
+    from bandits_lib import NeuralUCBAgent, run_comparison
     from bandits_lib.checkpoint import state_digest
-    agents = {
-        "LinUCB": lambda s: LinUCBAgent(50, 9, alpha=1.5),
-        "eps": lambda s: EpsilonGreedyAgent(50, 9, seed=s),
-        "full": lambda s: NeuralUCBAgent(9, (8,), confidence="full", jacobian="analytic", lr=1e-2, seed=s),
-        "diag": lambda s: NeuralUCBAgent(9, (16,), confidence="diagonal", jacobian="analytic", seed=s),
-        "last": lambda s: LastLayerNeuralUCBAgent(9, (16,), embedding_dim=8, seed=s),
-        "hybrid": lambda s: NeuralLinUCBAgent(50, 9, (16,), embedding_dim=8, seed=s),
-        "random": RandomAgent,
-        "oracle": OracleAgent,
-    }
+    agents = {name: case(50, 9, 1) for name, case in CASES.items()}  # templates, cloned with each seed
     df = run_comparison(agents, 120, market_shock_at=80, seeds=[0, 1], n_jobs=int(sys.argv[1]), progress=False)
     digest = hashlib.sha256(pd.util.hash_pandas_object(df, index=True).to_numpy().tobytes())
     digest.update(repr(list(df.columns)).encode())
     agent = NeuralUCBAgent(9, (8,), confidence="full", seed=3)
-    import torch
     X = torch.eye(50, 9)
     for _ in range(20):
         arm = agent.predict(X)
@@ -41,7 +34,7 @@ SCRIPT = textwrap.dedent("""
 
 def run_in_fresh_process(n_jobs: int, hash_seed: str) -> str:
     env = {**os.environ, "PYTHONHASHSEED": hash_seed, "BANDITS_SMOKE": "1"}
-    done = subprocess.run([sys.executable, "-c", SCRIPT, str(n_jobs)], env=env, capture_output=True, text=True,
+    done = subprocess.run([sys.executable, "-c", SCRIPT, str(n_jobs), TESTS], env=env, capture_output=True, text=True,
                           timeout=300, check=False)
     assert done.returncode == 0, done.stderr[-2000:]
     return done.stdout.strip()

@@ -13,21 +13,21 @@ from bandits_lib import (
     steps_to_recover,
     summarize,
 )
-from bandits_lib.features import create_feature_vectors
+from bandits_lib.envs.features import create_feature_vectors
 from draft_simulator import DraftZooplusSimulator
 
 AGENTS = {
-    "LinUCB": lambda s: LinUCBAgent(50, 9, alpha=1.5, seed=s),
+    "LinUCB": LinUCBAgent(50, 9, alpha=1.5),
     "NeuralUCB": lambda s: NeuralUCBAgent(9, (16,), alpha=1.0, confidence="diagonal", jacobian="analytic", seed=s),
-    "Random": RandomAgent,
-    "Oracle": OracleAgent,
+    "Random": RandomAgent(9),
+    "Oracle": OracleAgent(9),
 }
 
 
 def test_tidy_table_and_regret_definition():
     df = run_comparison(AGENTS, 300, seeds=[0, 1], n_jobs=1, progress=False)
     assert len(df) == 300 * 2 * 4
-    assert list(df.columns) == ["step", "seed", "agent", "user", "persona", "arm", "reward",
+    assert list(df.columns) == ["step", "seed", "agent", "user", "persona", "arm", "category", "reward",
                                 "expected_reward", "oracle_reward", "regret"]
     np.testing.assert_allclose(df["regret"], df["oracle_reward"] - df["expected_reward"])
     assert (df["regret"] >= 0).all()
@@ -36,6 +36,7 @@ def test_tidy_table_and_regret_definition():
     for _, row in run.head(50).iterrows():
         assert row.expected_reward == sim.get_true_ctr(int(row.user), int(row.arm))
         assert row.persona == sim.user_to_persona_map[int(row.user)]
+        assert row.category == sim.products.loc[int(row.arm), "category"]  # each seed's own catalogue
 
 
 def test_common_random_numbers_same_users_same_clicks():
@@ -72,7 +73,7 @@ def test_parallel_runs_equal_sequential_runs():
 
 def test_runner_replays_the_draft_stream():
     """simulator_seed=42: the draft's users at every step, and its clicks wherever the CTR is <= 0.5."""
-    df = run_comparison({"Random": RandomAgent}, 600, seeds=[0], simulator_seed=42, n_jobs=1, progress=False)
+    df = run_comparison({"Random": RandomAgent(9)}, 600, seeds=[0], simulator_seed=42, n_jobs=1, progress=False)
     draft = DraftZooplusSimulator(seed=42)
     compared = 0
     for t in range(600):
@@ -89,7 +90,7 @@ def test_runner_replays_the_draft_stream():
 
 
 def test_shock_and_recovery_summary():
-    df = run_comparison({"LinUCB": AGENTS["LinUCB"], "Oracle": OracleAgent}, 2000, market_shock_at=1000,
+    df = run_comparison({"LinUCB": AGENTS["LinUCB"], "Oracle": AGENTS["Oracle"]}, 2000, market_shock_at=1000,
                         seeds=[0, 1], n_jobs=1, progress=False)
     after = df[(df.step >= 1000) & (df.persona == "new_puppy_parent")]
     assert (after["oracle_reward"] == 0.60).all()
@@ -103,9 +104,13 @@ def test_shock_and_recovery_summary():
     assert np.isclose(last["LinUCB"], stats.loc["LinUCB", "cumulative_regret_mean"])
 
 
-def test_instances_need_a_single_seed():
-    with pytest.raises(ValueError, match="instances"):
-        run_comparison({"a": LinUCBAgent(50, 9)}, 10, seeds=[0, 1], progress=False)
+def test_an_agent_is_a_template_cloned_per_seed_and_never_trained_in_place():
+    template = NeuralUCBAgent(9, (8,), confidence="diagonal")
+    df = run_comparison({"a": template}, 50, seeds=[0, 1], n_jobs=1, progress=False)
+    assert template.t == 0 and template.seed is None
+    factory = run_comparison({"a": lambda s: NeuralUCBAgent(9, (8,), confidence="diagonal", seed=s)}, 50,
+                             seeds=[0, 1], n_jobs=1, progress=False)
+    pd.testing.assert_frame_equal(df, factory)
 
 
 def test_forked_shock_experiment_equals_two_separate_runs():

@@ -2,7 +2,14 @@ import numpy as np
 import pytest
 import torch
 
-from bandits_lib import DiagonalConfidence, DisjointRidge, FullConfidence, batched_quadratic_form, ucb_bonus
+from bandits_lib.confidence import (
+    DiagonalConfidence,
+    DisjointRidge,
+    FullConfidence,
+    batched_quadratic_form,
+    confidence_width,
+)
+from bandits_lib.exploration import ucb_bonus
 
 
 def test_batched_bonus_equals_explicit_inverse():
@@ -13,7 +20,7 @@ def test_batched_bonus_equals_explicit_inverse():
     J = torch.randn(k, p, dtype=torch.float64)
     A_inv = torch.linalg.inv(A)
     explicit = torch.stack([alpha * torch.sqrt(g @ A_inv @ g) for g in J])
-    torch.testing.assert_close(ucb_bonus(batched_quadratic_form(J, A_inv), alpha), explicit)
+    torch.testing.assert_close(ucb_bonus(confidence_width(batched_quadratic_form(J, A_inv)), alpha), explicit)
     torch.testing.assert_close(torch.diagonal(J @ A_inv @ J.T), batched_quadratic_form(J, A_inv))
 
 

@@ -16,28 +16,26 @@ import pandas as pd
 import pytest
 import torch
 
+from agent_cases import CASES, info_for
 from bandits_lib import (
-    _kernels,
     FeatureBuilder,
-    FullConfidence,
     LastLayerNeuralUCBAgent,
     LinUCBAgent,
-    NeuralBanditModel,
-    NeuralBanditNetwork,
     NeuralLinUCBAgent,
     NeuralUCBAgent,
     ZooplusSimulator,
+    _kernels,
     run_comparison,
 )
 from bandits_lib.agents.base import _is_row_view, _RowGroups
-from bandits_lib.exploration import DEFER_FROM_DIM
-from bandits_lib.networks import flat_gradient_buffer, fused_adam_step_
+from bandits_lib.confidence import DEFER_FROM_DIM, FullConfidence
+from bandits_lib.networks import EmbeddingNetwork, NeuralBanditNetwork, flat_gradient_buffer, fused_adam_step_
 from bandits_lib.reference import ReferenceNeuralUCBAgent
 
 
 # ----------------------------------------------------------------------------- Adam
 @pytest.mark.parametrize("make", [lambda: NeuralBanditNetwork(9, (16, 8), seed=0),
-                                  lambda: NeuralBanditModel(9, (16, 8), embedding_dim=6, seed=0)])
+                                  lambda: EmbeddingNetwork(9, (16, 8), embedding_dim=6, seed=0)])
 def test_fused_adam_step_is_bit_identical_to_optimizer_step(make):
     fast_model, slow_model = make(), make()
     fast = torch.optim.Adam(fast_model.parameters(), lr=1e-2, fused=True)
@@ -194,14 +192,14 @@ def test_neuralucb_decides_the_same_with_and_without_support_rows(monkeypatch):
             if not use_kernels:
                 m.setattr(_kernels, "available", lambda: False)
             agent = NeuralUCBAgent(9, (64, 32), confidence="full", jacobian="analytic", seed=0)
-            assert agent.p >= DEFER_FROM_DIM and agent.confidence.reads_support_rows == use_kernels
+            assert agent.p >= DEFER_FROM_DIM and agent.confidence_matrix.reads_support_rows == use_kernels
             played = []
             for persona, u in zip(stream.personas.tolist(), stream.uniforms.tolist()):
                 X = features.by_index[persona]
                 arm = agent.predict(X)
                 agent.update(arm, X[arm], float(u < simulator.ctr_matrix()[persona, arm]))
                 played.append(arm)
-            return played, agent.confidence.inverse()
+            return played, agent.confidence_matrix.inverse()
 
     (fast_arms, fast_inverse), (plain_arms, plain_inverse) = arms(True), arms(False)
     assert fast_arms == plain_arms
@@ -217,14 +215,15 @@ def test_default_deferral_depends_on_size():
 
 def test_neural_ucb_with_deferred_corrections_matches_the_draft_reference():
     fast = NeuralUCBAgent(9, (16, 8), lambda_=1.0, alpha=1.5, lr=1e-2, confidence="full", jacobian="analytic", seed=3)
-    fast.confidence = FullConfidence(fast.p, 1.0, flush_every=4)
+    fast.confidence_matrix = FullConfidence(fast.p, 1.0, flush_every=4)
     slow = ReferenceNeuralUCBAgent(9, (16, 8), lambda_=1.0, alpha=1.5, lr=1e-2, confidence="full", seed=3,
                                    dtype=torch.float64)
     sim = ZooplusSimulator(n_products=12, seed=0)
     rows, stream, ctr = FeatureBuilder(sim.products).by_index, sim.draw_stream(90), sim.ctr_matrix()
     for t in range(90):
         X = rows[int(stream.personas[t])]
-        for a, b in zip(fast.ucb_components(X), slow.ucb_components(X)):
+        mean, width = fast.score(X)
+        for a, b in zip((mean, fast.alpha * width), slow.ucb_components(X)):
             torch.testing.assert_close(a.double(), b.double(), rtol=1e-4, atol=2e-5)
         arm = slow.predict(X)
         fast.predict(X)
@@ -251,24 +250,19 @@ def test_row_groups_against_first_appearance():
         assert groups.first_arm[int(torch.argmax(scores))] == int(torch.argmax(scores[groups.inverse]))
 
 
-def _agents():
-    return [NeuralUCBAgent(9, (8,), confidence="full", jacobian="analytic", seed=0),
-            NeuralUCBAgent(9, (8,), confidence="diagonal", jacobian="analytic", seed=0),
-            NeuralUCBAgent(9, (8,), confidence="diagonal", jacobian="vmap", alpha=0.0, seed=1),
-            LastLayerNeuralUCBAgent(9, (8,), embedding_dim=4, seed=0),
-            NeuralLinUCBAgent(50, 9, (8,), embedding_dim=4, seed=0),
-            LinUCBAgent(50, 9)]
-
-
-@pytest.mark.parametrize("agent", _agents(), ids=lambda a: type(a).__name__)
-def test_decision_is_argmax_over_every_arm(agent):
+@pytest.mark.parametrize("name", [name for name in CASES if CASES[name]()._rng is None and name != "random"])
+def test_decision_is_argmax_over_every_arm(name):
+    """Deterministic agents play argmax(mean + alpha * width) over all arms, ties to the first,
+    whether they score each distinct row once or every arm."""
+    agent = CASES[name]()
     sim = ZooplusSimulator(seed=2)
     rows, stream = FeatureBuilder(sim.products).by_index, sim.draw_stream(150)
     for t in range(150):
         X = rows[int(stream.personas[t])]
-        exploitation, bonus = agent.ucb_components(X)
-        arm = agent.predict(X)
-        assert arm == int(torch.argmax(exploitation + bonus))
+        info = info_for(50, t)
+        mean, width = agent.score(X, info)
+        arm = agent.predict(X, info)
+        assert arm == int(torch.argmax(mean + (agent.alpha * width).to(mean.dtype)))
         agent.update(arm, X[arm], float(stream.uniforms[t] < 0.3))
 
 

@@ -2,7 +2,7 @@ import pytest
 import torch
 from torch import nn
 
-from bandits_lib import NeuralBanditModel, NeuralBanditNetwork, count_parameters
+from bandits_lib.networks import EmbeddingNetwork, NeuralBanditNetwork, count_parameters
 from bandits_lib.jacobian import compute_jacobian, forward_and_jacobian, jacobian_loop, mlp_backward, mlp_forward
 from bandits_lib.networks import make_mlp, seeded_generator
 
@@ -36,7 +36,7 @@ def test_analytic_outputs_equal_forward():
 
 
 def test_analytic_gradient_of_model_with_embedding_layer():
-    model = NeuralBanditModel(9, (32, 16), embedding_dim=8, seed=4)
+    model = EmbeddingNetwork(9, (32, 16), embedding_dim=8, seed=4)
     X = torch.randn(6, 9)
     acts, pre = mlp_forward(model, X)
     torch.testing.assert_close(acts[-2], model(X)["embedding"])

@@ -14,18 +14,17 @@ from bandits_lib import (
     FrozenRecommenderAgent,
     MLPRecommender,
     OracleAgent,
+    PetShopEnvironment,
     RandomAgent,
     ZooplusSimulator,
-    calibration_table,
     collect_log,
-    evaluate_recommender,
     make_frozen_recommender,
     run_comparison,
     run_shock_experiment,
-    split_log,
     train_recommender,
 )
 from bandits_lib.experiments import play
+from bandits_lib.recommender import calibration_table, evaluate_recommender, split_log
 
 
 # ---------------------------------------------------------------------------- logging
@@ -194,24 +193,24 @@ def small_world(seed=0):
     return ZooplusSimulator(n_products=10, n_users=40, seed=seed)
 
 
-def test_frozen_agent_plays_the_argmax_for_the_replayed_visitor():
-    sim = small_world(1)
+def test_frozen_agent_plays_the_argmax_for_the_visitor_the_environment_names():
+    environment = PetShopEnvironment(300, seed=1, n_products=10, n_users=40)
     model = MLPRecommender(40, 10, embedding_dim=3, hidden_dims=(8,), seed=0)
-    agent = FrozenRecommenderAgent(model, sim)
-    stream = copy.deepcopy(sim).draw_stream(300)
-    out = play(agent, sim, stream)
-    expected = model.ctr_table().numpy().argmax(1)[stream.users]
+    agent = FrozenRecommenderAgent(model)
+    out = play(agent, environment)
+    expected = model.ctr_table().numpy().argmax(1)[environment.stream.users]
     np.testing.assert_array_equal(out["arm"], expected)
-    assert agent.last_user == stream.users[-1] and agent.t == 300
+    assert agent.t == 300
 
 
 def test_frozen_agent_inside_run_comparison_and_the_shock_fork():
-    factory = functools.partial(make_frozen_recommender, n_log=4000, embedding_dim=4, hidden_dims=(8,), epochs=3)
-    agents = {"Frozen": factory, "Random": RandomAgent, "Oracle": OracleAgent}
+    factory = functools.partial(make_frozen_recommender, n_products=10, n_users=40, n_log=4000, embedding_dim=4,
+                                hidden_dims=(8,), epochs=3)
+    agents = {"Frozen": factory, "Random": RandomAgent(9), "Oracle": OracleAgent(9)}
     kwargs = dict(n_products=10, n_users=40, seeds=[0, 1], n_jobs=1, progress=False)
     tables = run_shock_experiment(agents, 400, market_shock_at=200, **kwargs)
     for seed in (0, 1):
-        agent = factory(seed, small_world(seed))
+        agent = factory(seed)
         for name in ("stationary", "shock"):
             df = tables[name]
             run = df[(df.agent == "Frozen") & (df.seed == seed)]
@@ -233,26 +232,15 @@ def test_trained_frozen_recommender_beats_random_in_its_world():
     assert agent.history.attrs["best_epoch"] >= 1
 
 
-def test_replay_out_of_step_raises_and_changes_nothing():
-    sim = small_world(3)
-    model = MLPRecommender(40, 10, embedding_dim=3, hidden_dims=(8,), seed=0)
-    twin = copy.deepcopy(sim)
-    twin.draw_stream(1)
-    agent = FrozenRecommenderAgent(model, twin)  # built after one step was drawn: one visitor ahead
-    stream = sim.draw_stream(200)
-    rows = FeatureBuilder(sim.products).by_index
-    with pytest.raises(RuntimeError, match="out of step"):
-        for persona in stream.personas:
-            arm = agent.predict(rows[persona])
-            agent.update(arm, rows[persona][arm], 0.0)
-    # The failed call changed nothing: a call with a wrong persona fails again, state intact.
-    state, t, last = copy.deepcopy(agent._visitors.bit_generator.state), agent.t, agent.last_user
-    upcoming = int(copy.deepcopy(agent._visitors).integers(0, 40))
-    wrong = (int(agent._user_persona[upcoming]) + 1) % len(PERSONAS)
-    with pytest.raises(RuntimeError, match="out of step"):
-        agent.predict(rows[wrong])
-    assert agent._visitors.bit_generator.state == state and agent.t == t and agent.last_user == last
-    assert agent.predict(rows[agent._user_persona[upcoming]]) == agent.recommendation[upcoming]
+def test_frozen_agent_needs_the_visitor_and_a_bad_one_changes_nothing():
+    agent = FrozenRecommenderAgent(MLPRecommender(40, 10, seed=0))
+    X = FeatureBuilder(small_world().products)("fish_hobbyist")
+    for info, error in ((None, "info\\['user'\\]"), ({"user": 40}, "n_users"), ({"user": -1}, "info"),
+                        ({"user": "7"}, "info")):
+        with pytest.raises((ValueError, TypeError), match=error):
+            agent.predict(X, info)
+        assert agent._pending is None and agent.t == 0
+    assert agent.predict(X, {"user": 7}) == agent.recommendation[7]
 
 
 @pytest.mark.parametrize("call, error, match", [
@@ -275,8 +263,7 @@ def test_replay_out_of_step_raises_and_changes_nothing():
      "validation_fraction"),
     (lambda: train_recommender("model", toy_log(100)), TypeError, "model"),
     (lambda: evaluate_recommender(MLPRecommender(8, 4), toy_log(100).assign(click=0)), ValueError, "both"),
-    (lambda: FrozenRecommenderAgent(MLPRecommender(40, 9), small_world()), ValueError, "products"),
-    (lambda: FrozenRecommenderAgent(MLPRecommender(40, 10), "world"), TypeError, "simulator"),
+    (lambda: FrozenRecommenderAgent("model"), TypeError, "recommender"),
 ])
 def test_bad_input_names_the_argument(call, error, match):
     with pytest.raises(error, match=match):
@@ -290,11 +277,3 @@ def test_rejected_training_changes_nothing():
         train_recommender(model, toy_log(100), lr=-1.0)
     for key, value in model.state_dict().items():
         assert torch.equal(value, before[key])
-
-
-def test_frozen_agent_rejects_rows_that_are_not_the_books_features():
-    sim = small_world(4)
-    agent = FrozenRecommenderAgent(MLPRecommender(40, 10, seed=0), sim)
-    with pytest.raises(ValueError, match="one-hot"):
-        agent.predict(torch.rand(10, 9))
-    assert agent._pending is None and agent.last_user is None

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from bandits_lib import CATEGORIES, PERSONAS, ZooplusSimulator, click_from_uniform
-from bandits_lib.simulator import BASE_PERSONAS, SHOCK_PREFERENCES
+from bandits_lib import CATEGORIES, PERSONAS, ZooplusSimulator
+from bandits_lib.envs.simulator import BASE_PERSONAS, SHOCK_PREFERENCES, click_from_uniform
 from draft_simulator import DraftZooplusSimulator
 
 

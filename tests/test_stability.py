@@ -11,9 +11,11 @@ import numpy as np
 import pytest
 import torch
 
-from bandits_lib import DisjointRidge, FeatureBuilder, FullConfidence, NeuralUCBAgent, ZooplusSimulator, ucb_bonus
+from bandits_lib import FeatureBuilder, NeuralUCBAgent, PetShopEnvironment, ZooplusSimulator
+from bandits_lib.confidence import DisjointRidge, FullConfidence, confidence_width
+from bandits_lib.envs.simulator import click_from_uniform
 from bandits_lib.experiments import play
-from bandits_lib.simulator import click_from_uniform
+from bandits_lib.exploration import ucb_bonus
 
 LONG = 100_000
 
@@ -65,7 +67,7 @@ def test_linucb_ridge_stays_exact_over_100k_updates(shop_log):
     assert relative_error(ridge.theta, theta) < 1e-8
     assert_symmetric_positive_definite(ridge.A_inv, asymmetry=1e-12)
     q = ridge.quadratic_form(X.reshape(-1, 50, 9)[0]), torch.stack([ridge.quadratic_form(X[p]) for p in range(4)])
-    bonus = ucb_bonus(q[1], 1.0)
+    bonus = ucb_bonus(confidence_width(q[1]), 1.0)
     assert bool(torch.isfinite(bonus).all()) and bool((bonus >= 0).all())
 
 
@@ -75,14 +77,14 @@ def agent_gradients():
     sim = ZooplusSimulator(seed=1)
     agent = NeuralUCBAgent(9, (16,), confidence="full", jacobian="analytic", lr=1e-2, seed=0)
     recorded = []
-    update = agent.confidence.update
+    update = agent.confidence_matrix.update
 
     def recording_update(g, solved=None):
         recorded.append(g.detach().double().clone())
         update(g, solved)
 
-    agent.confidence.update = recording_update
-    play(agent, sim, sim.draw_stream(400))
+    agent.confidence_matrix.update = recording_update
+    play(agent, PetShopEnvironment.from_stream(sim, sim.draw_stream(400)))
     return torch.stack(recorded), agent.p
 
 
@@ -107,7 +109,7 @@ def test_full_neuralucb_matrix_stays_exact_over_100k_updates(agent_gradients, fl
     q = conf.quadratic_form(G)
     q_exact = torch.einsum("kp,pq,kq->k", G, exact, G)
     assert float(((q - q_exact).abs() / q_exact).max()) < 1e-8
-    bonus = ucb_bonus(q, 1.0)
+    bonus = ucb_bonus(confidence_width(q), 1.0)
     assert bool(torch.isfinite(bonus).all()) and bool((bonus > 0).all())
 
 
@@ -128,7 +130,8 @@ def test_float32_drifts_and_refresh_corrects_it(agent_gradients):
         return float(((conf.quadratic_form(G32).double() - q_exact).abs() / q_exact).max())
 
     assert refreshed.n_refreshes == n // 5_000
-    assert bonus_error(refreshed) < 1e-5 < bonus_error(plain)
+    # Just refreshed: a float32 inverse's own rounding (~1e-5 here, BLAS-dependent); drifted: 10x worse or more.
+    assert bonus_error(refreshed) < 1e-4 and 10 * bonus_error(refreshed) < bonus_error(plain)
     assert relative_error(refreshed.inverse(), exact) < relative_error(plain.inverse(), exact)
 
 
@@ -147,7 +150,7 @@ def test_lost_definiteness_raises_and_changes_nothing(agent_gradients):
     conf64 = FullConfidence(p, 1e-12)
     for t in range(len(G)):
         conf64.update(G[t])
-    bonus = ucb_bonus(conf64.quadratic_form(G), 1.0)
+    bonus = ucb_bonus(confidence_width(conf64.quadratic_form(G)), 1.0)
     assert bool(torch.isfinite(bonus).all()) and bool((bonus >= 0).all())
 
 

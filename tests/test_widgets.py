@@ -8,15 +8,15 @@ import numpy as np
 import pytest
 
 from bandits_lib import LinUCBAgent, run_comparison, summarize
-from bandits_lib.sweep import (
+from bandits_lib.playground import (
     DEFAULT_ALPHA,
     DEFAULT_LAMBDA,
-    ConfiguredAgent,
-    offline_html,
-    plot_sweep,
+    configured_agent,
     run_sweep,
+    training_checkpoints,
 )
-from bandits_lib.widgets import bonus_explorer, regret_explorer, training_checkpoints
+from bandits_lib.web import offline_html, plot_sweep
+from bandits_lib.widgets import bonus_explorer, regret_explorer
 
 pytest.importorskip("ipywidgets")
 
@@ -62,7 +62,7 @@ def test_moving_a_control_reruns_and_redraws(linucb_explorer):
 def test_the_plotted_regret_is_the_agents_regret():
     """The explorer's curve ends where an independent run of the same agent ends."""
     explorer = regret_explorer(agent="LinUCB", alpha=0.5, lambda_=2.0, horizon=HORIZON, seed=3)
-    df = run_comparison({"LinUCB": lambda seed: LinUCBAgent(50, 9, alpha=0.5, lambda_=2.0)}, HORIZON, seeds=[3],
+    df = run_comparison({"LinUCB": LinUCBAgent(50, 9, alpha=0.5, lambda_=2.0)}, HORIZON, seeds=[3],
                         progress=False)
     expected = summarize(df)["cumulative_regret_mean"].iloc[0]
     curve = next(y for label, y in regret_curves(explorer).items() if not label.startswith("default"))
@@ -170,7 +170,7 @@ def small_sweep():
 
 
 def test_sweep_final_regret_matches_independent_runs(small_sweep):
-    df = run_comparison({"a": ConfiguredAgent("LinUCB", alpha=1.0, lambda_=3.0)}, 40, seeds=[0, 1], progress=False)
+    df = run_comparison({"a": configured_agent("LinUCB", alpha=1.0, lambda_=3.0)}, 40, seeds=[0, 1], progress=False)
     per_seed = df.groupby("seed")["regret"].sum()
     rows = small_sweep.final.query("alpha == 1.0 and lambda_ == 3.0").set_index("seed")["regret"]
     np.testing.assert_allclose(rows.sort_index().to_numpy(), per_seed.sort_index().to_numpy())

@@ -1,28 +1,35 @@
 """The interface every agent shares, and the checks behind it.
 
-An agent answers ``predict(feature_vectors) -> arm`` and learns from
-``update(chosen_arm, feature_vector, reward)``, exactly one update per predict. UCB
-agents also expose ``ucb_components(feature_vectors) -> (exploitation, bonus)``,
-computed without changing the agent, so the book can plot both terms.
+An agent answers ``predict(feature_vectors, info) -> arm`` and learns from
+``update(chosen_arm, feature_vector, reward)``, exactly one update per predict. Between
+the two lies the book's one idea of a decision: the agent scores every arm with an
+estimated mean and a confidence width (:meth:`BanditAgent.score`), and an exploration
+rule (:mod:`bandits_lib.exploration`: UCB, Thompson sampling, epsilon-greedy) turns
+them into an arm. ``info`` carries what the world tells about the step besides the
+features (the pet shop: the visiting user and persona); only agents that need it read it.
 
 Every public call validates its arguments *before* touching state: a rejected call
 raises ``TypeError``/``ValueError`` naming the argument and leaves the agent exactly
-as it was.
+as it was. Agents are scikit-learn style objects (:class:`~bandits_lib.params.Configurable`):
+the constructor stores its parameters, ``get_params`` reads them back and
+``clone(seed=s)`` builds a fresh agent; their learned state goes into checkpoints
+(:class:`~bandits_lib.checkpoint.Stateful`).
 
 Taught in: chapters/03_4_online_learning (the interaction loop), chapters/appendix_performance.
 """
 
 from __future__ import annotations
 
-import os
+from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import torch
 
-from .. import checkpoint as _checkpoint
 from .._validation import MAX_ABS_INPUT, check_device, check_int, check_matrix, check_reward, check_vector
+from ..checkpoint import CheckpointError, Stateful
+from ..exploration import ExplorationRule, make_rule
+from ..params import Configurable
 
 
 @dataclass
@@ -140,23 +147,30 @@ class _FeatureChecks:
         self._entries[id(entry.source)] = entry
 
 
-class BanditAgent:
-    """Base class: validation and the predict/update protocol.
+class BanditAgent(Configurable, Stateful):
+    """Base class: validation, the predict/update protocol and the exploration seam.
 
-    Subclasses implement ``_decide(features) -> (arm, cache)`` (``features.X`` is the
-    validated matrix, ``features.distinct()`` its distinct rows) and
-    ``_learn(arm, x, reward, cache)``; they set ``feature_dim`` and, when the number
-    of arms is fixed, ``n_arms``.
+    A subclass stores its constructor parameters under their own names, calls
+    ``super().__init__(feature_dim, device)`` and, if it explores,
+    :meth:`_use_exploration`; then it implements
+
+    * ``_score(features, info) -> (mean, width, cache)``, each of shape (n_arms,), or,
+      when the scores depend on the feature row only, ``_score_rows(features, info)``
+      with one entry per distinct row (``features.groups().rows``), and sets
+      ``scores_rows = True``: identical rows are scored once;
+    * ``_learn(arm, x, reward, cache)``.
+
+    ``features.X`` is the validated matrix; ``cache`` is handed from the decision to the
+    update that follows it.
     """
 
     feature_dim: int
     n_arms: int | None = None
-
-    def __new__(cls, *args: Any, **kwargs: Any) -> BanditAgent:
-        # Record the constructor arguments, so that a checkpoint can rebuild the agent.
-        self = super().__new__(cls)
-        self._init_args = _checkpoint.capture_init_args(cls, args, kwargs)
-        return self
+    #: Exploration weight of the rule (see :mod:`bandits_lib.exploration`); 0 for agents that do not explore.
+    alpha: float = 0.0
+    #: Whether the agent implements ``_score_rows`` (see above).
+    scores_rows: bool = False
+    _transient_attributes = frozenset({"_pending", "_checked", "_rule", "exploration"})
 
     def __init__(self, feature_dim: int, device: torch.device | str = "cpu") -> None:
         self.feature_dim = check_int("feature_dim", feature_dim, minimum=1)
@@ -164,15 +178,26 @@ class BanditAgent:
         self.t = 0  # number of completed updates
         self._pending: _Decision | None = None
         self._checked = _FeatureChecks()
+        self._rule: ExplorationRule = make_rule("exploration", "ucb")
+        self._rng: Any = None
+
+    def _use_exploration(self, exploration: str | ExplorationRule, seed: int | None) -> None:
+        """Decide with ``exploration`` (a name in :data:`~bandits_lib.exploration.RULES` or a rule),
+        drawing from a generator made from ``seed``."""
+        self._rule = make_rule("exploration", exploration)
+        self._rng = self._rule.generator(seed)
 
     # -------------------------------------------------------------- public API
-    def predict(self, feature_vectors: torch.Tensor) -> int:
+    def predict(self, feature_vectors: torch.Tensor, info: Mapping[str, Any] | None = None) -> int:
         """Choose an arm.
 
         Parameters
         ----------
         feature_vectors : torch.Tensor, shape (n_arms, feature_dim)
             One row per arm (the user's context against every product).
+        info : mapping, optional
+            What the environment tells about the step besides the features (e.g.
+            ``{"user": 17, "persona": 2}``); most agents ignore it.
 
         Returns
         -------
@@ -180,9 +205,24 @@ class BanditAgent:
             Index of the chosen arm.
         """
         features = self._check_features(feature_vectors)
-        arm, cache = self._decide(features)
+        info = _check_info(info)
+        arm, cache = self._decide(features, info)
         self._pending = _Decision(features.X, cache)
         return int(arm)
+
+    def score(self, feature_vectors: torch.Tensor, info: Mapping[str, Any] | None = None
+              ) -> tuple[torch.Tensor, torch.Tensor]:
+        r"""Estimated mean and confidence width of every arm, without changing the agent.
+
+        A UCB agent plays :math:`\argmax_a \text{mean}_a + \alpha\,\text{width}_a`
+        (:mod:`bandits_lib.exploration`); ``alpha * width`` is its exploration bonus.
+
+        Returns
+        -------
+        mean, width : torch.Tensor, each shape (n_arms,)
+        """
+        mean, width, _ = self._score_arms(self._check_features(feature_vectors), _check_info(info))
+        return mean.detach().clone(), width.detach().clone()
 
     def update(self, chosen_arm: int, feature_vector: torch.Tensor, reward: float) -> None:
         """Learn from the reward of ``chosen_arm`` (after exactly one ``predict``).
@@ -221,6 +261,32 @@ class BanditAgent:
         self._pending = None
         self.t += 1
 
+    # -------------------------------------------------------------- the decision
+    def _decide(self, features: _CheckedFeatures, info: Mapping[str, Any]) -> tuple[int, Any]:
+        if self.scores_rows and self._rule.rows_suffice:
+            # Rows are in order of first appearance: the first arm of the best row is the
+            # arm the rule would pick among all arms (see _RowGroups).
+            mean, width, cache = self._score_rows(features, info)
+            return features.groups().first_arm[self._rule.choose(mean, width, self.alpha, self._rng)], cache
+        mean, width, cache = self._score_arms(features, info)
+        return self._rule.choose(mean, width, self.alpha, self._rng), cache
+
+    def _score_arms(self, features: _CheckedFeatures, info: Mapping[str, Any]) -> tuple[torch.Tensor, torch.Tensor, Any]:
+        if not self.scores_rows:
+            return self._score(features, info)
+        mean, width, cache = self._score_rows(features, info)
+        inverse = features.groups().inverse
+        return mean[inverse], width[inverse], cache
+
+    def _score(self, features: _CheckedFeatures, info: Mapping[str, Any]) -> tuple[torch.Tensor, torch.Tensor, Any]:
+        raise NotImplementedError  # pragma: no cover - abstract
+
+    def _score_rows(self, features: _CheckedFeatures, info: Mapping[str, Any]) -> tuple[torch.Tensor, torch.Tensor, Any]:
+        raise NotImplementedError  # pragma: no cover - abstract
+
+    def _learn(self, arm: int, x: torch.Tensor, reward: float, cache: Any) -> None:  # pragma: no cover
+        raise NotImplementedError
+
     # -------------------------------------------------------------- helpers
     def _check_features(self, feature_vectors: torch.Tensor) -> _CheckedFeatures:
         entry = self._checked.get(feature_vectors)
@@ -236,96 +302,33 @@ class BanditAgent:
         self._checked.put(entry)
         return entry
 
-    def _decide(self, features: _CheckedFeatures) -> tuple[int, Any]:  # pragma: no cover - abstract
-        raise NotImplementedError
-
-    def _learn(self, arm: int, x: torch.Tensor, reward: float, cache: Any) -> None:  # pragma: no cover
-        raise NotImplementedError
-
     # -------------------------------------------------------------- checkpoints
     def state_dict(self) -> dict[str, Any]:
-        """Everything needed to resume this agent: hyperparameters and learned state (copies).
+        """Everything learned: network parameters, optimiser state, the kept :math:`A^{-1}`
+        (or diag A, or the per-arm ridge), step counters and random generator states (copies).
 
-        Network parameters, optimiser state, the kept :math:`A^{-1}` (or diag A, or the
-        per-arm ridge), step counters and random generator states, found by walking the
-        agent's attributes (see :mod:`bandits_lib.checkpoint`). Refused between
-        ``predict`` and ``update``.
-
-        Returns
-        -------
-        dict
-            Plain values and tensors only (safe for ``torch.load(weights_only=True)``).
+        Refused between ``predict`` and ``update``: the pending decision holds
+        intermediate tensors that are not part of the learned state; call ``update`` first.
         """
-        return _checkpoint.agent_state_dict(self)
+        if self._pending is not None:
+            raise CheckpointError(
+                f"cannot checkpoint {type(self).__name__} between predict() and update(): "
+                "the pending decision is not part of the learned state; call update() first"
+            )
+        return super().state_dict()
 
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Replace this agent's state by ``state`` (from :meth:`state_dict` of the same class and hyperparameters).
-
-        Every key, shape and dtype is checked before anything is changed: a
-        ``ValueError`` (:class:`~bandits_lib.checkpoint.CheckpointError`) leaves the agent
-        as it was. The device may differ. A pending ``predict`` is discarded.
-        """
-        _checkpoint.load_agent_state_dict(self, state)
-
-    def save(self, path: str | os.PathLike) -> Path:
-        """Write a checkpoint to ``path`` (atomically); :meth:`load` rebuilds the agent from it."""
-        return _checkpoint.save_checkpoint(self, path)
-
-    @classmethod
-    def load(cls, path: str | os.PathLike, **kwargs: Any) -> BanditAgent:
-        """Rebuild an agent from the checkpoint at ``path``.
-
-        Parameters
-        ----------
-        path : str or path-like
-            A file written by :meth:`save`; it must hold an agent of this class (or,
-            from ``BanditAgent.load``, any agent class).
-        device : str or torch.device, optional
-            Where to put the loaded agent (default: the device it was saved from).
-        simulator : ZooplusSimulator, optional
-            The live simulator, for agents that read one (:class:`OracleAgent`).
-        **expected
-            Hyperparameters or attributes the checkpoint must have, e.g.
-            ``feature_dim=9``; a mismatch raises ``ValueError``.
-
-        Raises
-        ------
-        ValueError
-            The file is truncated, corrupted, of another agent class or does not match
-            ``expected`` (the message names the file and the problem).
-        """
-        return _checkpoint.load_agent(cls, path, **kwargs)
-
-    def restore(self, path: str | os.PathLike) -> None:
-        """Load the checkpoint at ``path`` into this agent (same class and hyperparameters), all or nothing."""
-        _checkpoint.restore_agent(self, path)
-
-    def __repr__(self) -> str:
-        keys = ("n_arms", "feature_dim", "alpha", "lambda_", "lr", "confidence_mode", "epsilon")
-        shown = {k.removesuffix("_mode"): getattr(self, k) for k in keys if hasattr(self, k)}
-        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in shown.items())})"
+    def load_state_dict(self, state: Mapping[str, Any], source: str = "state") -> None:
+        """Replace the learned state by ``state``, all or nothing (a pending ``predict`` is discarded)."""
+        super().load_state_dict(state, source)
+        self._pending = None
 
 
-class UCBAgent(BanditAgent):
-    """An agent whose score is ``exploitation + exploration bonus``.
+def _check_info(info: object) -> Mapping[str, Any]:
+    if info is None:
+        return _NO_INFO
+    if not isinstance(info, Mapping):
+        raise TypeError(f"info must be a mapping such as {{'user': 17}} or None, got {type(info).__name__}")
+    return info
 
-    Subclasses implement ``_components(features) -> (exploitation, bonus, cache)`` with
-    ``exploitation`` and ``bonus`` of shape (n_arms,).
-    """
 
-    def ucb_components(self, feature_vectors: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Exploitation and exploration bonus of every arm, without changing the agent.
-
-        Returns
-        -------
-        exploitation, bonus : torch.Tensor, each shape (n_arms,)
-        """
-        exploitation, bonus, _ = self._components(self._check_features(feature_vectors))
-        return exploitation.detach().clone(), bonus.detach().clone()
-
-    def _decide(self, features: _CheckedFeatures) -> tuple[int, Any]:
-        exploitation, bonus, cache = self._components(features)
-        return int(torch.argmax(exploitation + bonus)), cache
-
-    def _components(self, features: _CheckedFeatures) -> tuple[torch.Tensor, torch.Tensor, Any]:  # pragma: no cover
-        raise NotImplementedError
+_NO_INFO: Mapping[str, Any] = {}

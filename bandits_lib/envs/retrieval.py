@@ -12,8 +12,9 @@ per product. Large recommenders split the decision in two:
 :class:`SyntheticCatalogue` builds a catalogue with item embeddings and a click model
 that the retrieval score explains only in part; :class:`RetrievalEnvironment` is one
 user stream played through retrieval with a given ``k`` (``k = n_products`` is
-exhaustive scoring); :class:`DiagonalNeuralUCBAgent` is NeuralUCB with the diagonal
-confidence matrix, whose bonus it computes layer by layer without ever forming the
+exhaustive scoring). The re-ranker of the book is
+:class:`~bandits_lib.agents.DiagonalNeuralUCBAgent`, NeuralUCB with the diagonal
+confidence matrix, whose width it computes layer by layer without ever forming the
 ``k x p`` Jacobian, so that scoring 100,000 candidates stays affordable.
 
 Taught in: chapters/04_4_scale.
@@ -28,115 +29,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ._validation import check_float, check_int
-from .agents.neural import NeuralUCBAgent
-from .exploration import ucb_bonus
-from .jacobian import forward_and_jacobian, mlp_forward, mlp_linears
-
-
-def diagonal_quadratic_form(model: torch.nn.Module, activations: list[torch.Tensor],
-                            pre_activations: list[torch.Tensor], A_diag: torch.Tensor) -> torch.Tensor:
-    r""":math:`\sum_j g_{kj}^2 / A_{jj}` for every row, without forming the gradients :math:`g_k`.
-
-    For a layer :math:`z = W a + b` whose output receives the backpropagated signal
-    :math:`\delta` (after the ReLU mask), :math:`\partial g / \partial W_{ij} = \delta_i a_j` and
-    :math:`\partial g / \partial b_i = \delta_i`, so the layer contributes
-
-    .. math:: \sum_{i,j} \frac{\delta_i^2 a_j^2}{A_{W,ij}} + \sum_i \frac{\delta_i^2}{A_{b,i}}
-              = \big((a \odot a)\, (1/A_W)^\top\big) \cdot (\delta \odot \delta) + (\delta\odot\delta)\cdot(1/A_b):
-
-    one matrix product per layer, the cost of a forward pass, for all rows at once.
-
-    Parameters
-    ----------
-    model : Linear/ReLU network with a scalar output (e.g. :class:`~bandits_lib.networks.NeuralBanditNetwork`)
-    activations, pre_activations : lists of torch.Tensor
-        From :func:`~bandits_lib.jacobian.mlp_forward` on the ``K`` rows.
-    A_diag : torch.Tensor, shape (p,)
-        :math:`\operatorname{diag}(A)` with parameters in ``model.parameters()`` order.
-
-    Returns
-    -------
-    torch.Tensor, shape (K,)
-    """
-    linears, relu = mlp_linears(model)
-    inverse = torch.reciprocal(A_diag)
-    offsets, offset = [], 0
-    for layer in linears:
-        n_weight, n_bias = layer.weight.numel(), layer.bias.numel()
-        offsets.append((offset, offset + n_weight, offset + n_weight + n_bias))
-        offset += n_weight + n_bias
-    k = activations[0].shape[0]
-    delta = torch.ones(k, 1, dtype=activations[0].dtype, device=activations[0].device)
-    total = torch.zeros(k, dtype=inverse.dtype, device=inverse.device)
-    for index in range(len(linears) - 1, -1, -1):
-        layer = linears[index]
-        if relu[index]:
-            delta = torch.where(pre_activations[index] > 0, delta, 0.0)
-        start, middle, stop = offsets[index]
-        inv_weight = inverse[start:middle].view(layer.out_features, layer.in_features)
-        inv_bias = inverse[middle:stop]
-        delta_sq = (delta * delta).to(inverse.dtype)
-        a_sq = (activations[index] * activations[index]).to(inverse.dtype)
-        total += ((a_sq @ inv_weight.T) * delta_sq).sum(dim=1) + delta_sq @ inv_bias
-        if index > 0:
-            delta = delta @ layer.weight
-    return total
-
-
-class DiagonalNeuralUCBAgent(NeuralUCBAgent):
-    r"""NeuralUCB with the diagonal confidence, for many arms: no Jacobian is formed.
-
-    The same agent as ``NeuralUCBAgent(confidence="diagonal")`` (same network, bonus,
-    update and Adam step; tested step by step), but the bonus of all ``K`` arms comes
-    from :func:`diagonal_quadratic_form` (memory ``O(K * width)`` instead of
-    ``O(K * p)``), the rows are not de-duplicated, and only the played arm's gradient is
-    computed, at update time (the parameters have not moved since the decision). Rows
-    are scored in blocks of ``chunk_size``.
-
-    Parameters
-    ----------
-    feature_dim, hidden_dims, lambda_, alpha, lr, seed, device
-        As for :class:`~bandits_lib.agents.NeuralUCBAgent`.
-
-    Examples
-    --------
-    >>> agent = DiagonalNeuralUCBAgent(3, (16,), seed=0)
-    >>> X = torch.rand(100_000, 3, generator=torch.Generator().manual_seed(0))
-    >>> arm = agent.predict(X); agent.update(arm, X[arm], 1.0)
-    >>> agent.p, agent.t
-    (81, 1)
-    """
-
-    def __init__(
-        self,
-        feature_dim: int,
-        hidden_dims: Sequence[int] = (32,),
-        lambda_: float = 1.0,
-        alpha: float = 1.0,
-        lr: float = 1e-3,
-        seed: int | None = None,
-        device: torch.device | str = "cpu",
-    ) -> None:
-        super().__init__(feature_dim, hidden_dims, lambda_=lambda_, alpha=alpha, lr=lr, confidence="diagonal",
-                         jacobian="analytic", seed=seed, device=device)
-
-    #: Rows scored per block: small blocks keep the temporaries in cache (about twice as fast at 100,000 rows).
-    chunk_size = 4096
-
-    def _components(self, features) -> tuple[torch.Tensor, torch.Tensor, Any]:
-        outputs, squared = [], []
-        for rows in features.X.split(self.chunk_size):
-            activations, pre_activations = mlp_forward(self.model, rows)
-            squared.append(diagonal_quadratic_form(self.model, activations, pre_activations, self.confidence.A_diag))
-            outputs.append(activations[-1][:, 0])
-        output = torch.cat(outputs)
-        return output, ucb_bonus(torch.cat(squared), self.alpha).to(output.dtype), None
-
-    def _learn(self, arm: int, x: torch.Tensor, reward: float, cache: Any) -> None:
-        output, J = forward_and_jacobian(self.model, x.unsqueeze(0))
-        self.confidence.update(J[0])
-        self._step(2.0 * (output[0] - reward) * J[0])
+from .._validation import check_float, check_int
 
 
 class SyntheticCatalogue:
@@ -211,13 +104,14 @@ def _unit(rows: np.ndarray) -> np.ndarray:
 
 
 class RetrievalEnvironment:
-    """One stream of users served by retrieval of ``k`` candidates, as an :class:`~bandits_lib.environments.Environment`.
+    """One stream of users served by retrieval of ``k`` candidates, as an :class:`~bandits_lib.envs.Environment`.
 
     At step ``t`` the user's retrieval scores of all products are computed, the top ``k``
     become the arms (``k = n_products``: every product, no retrieval) and each candidate's
     feature row is :math:`(s_i, q_i, \\rho)`. The click is decided by the step's uniform
     (common random numbers across ``k``); the oracle is the best click probability in the
-    *whole* catalogue.
+    *whole* catalogue. ``info(t)`` holds ``expected_rewards``, the candidates' click
+    probabilities.
 
     Parameters
     ----------
@@ -275,6 +169,11 @@ class RetrievalEnvironment:
         self._prepare(t)
         return self._features
 
+    def info(self, t: int) -> dict[str, Any]:
+        """``{"expected_rewards"}``: the candidates' click probabilities, shape (k,)."""
+        self._prepare(t)
+        return {"expected_rewards": self._ctr}
+
     def item(self, t: int, arm: int) -> int:
         """Catalogue index of candidate ``arm`` at step ``t``."""
         self._prepare(t)
@@ -329,11 +228,11 @@ def best_in_top_k(catalogue: SyntheticCatalogue, users: torch.Tensor, traits: to
     return out
 
 
-def time_decisions(environment: RetrievalEnvironment, agent: NeuralUCBAgent, steps: Sequence[int]) -> dict[str, float]:
+def time_decisions(environment: RetrievalEnvironment, agent: Any, steps: Sequence[int]) -> dict[str, float]:
     """Median wall time (ms) of retrieval and of re-ranking over the given steps (the agent learns nothing).
 
     Retrieval is the score product and the top-k; re-ranking is the agent's scoring
-    of the ``k`` candidates and its choice (``ucb_components`` and argmax, no update).
+    of the ``k`` candidates and its UCB choice (``agent.score`` and argmax, no update).
     """
     retrieval, rerank = [], []
     for t in steps:
@@ -342,13 +241,12 @@ def time_decisions(environment: RetrievalEnvironment, agent: NeuralUCBAgent, ste
         X = torch.stack([scores[candidates], environment.catalogue.quality[candidates],
                          torch.full((environment.k,), float(environment.traits[t]))], dim=1)
         middle = time.perf_counter()
-        exploitation, bonus = agent.ucb_components(X)
-        int(torch.argmax(exploitation + bonus))
+        mean, width = agent.score(X)
+        int(torch.argmax(mean + agent.alpha * width))
         end = time.perf_counter()
         retrieval.append(middle - begin)
         rerank.append(end - middle)
     return {"retrieval_ms": 1e3 * float(np.median(retrieval)), "rerank_ms": 1e3 * float(np.median(rerank))}
 
 
-__all__ = ["SyntheticCatalogue", "RetrievalEnvironment", "DiagonalNeuralUCBAgent", "diagonal_quadratic_form",
-           "best_in_top_k", "time_decisions"]
+__all__ = ["SyntheticCatalogue", "RetrievalEnvironment", "best_in_top_k", "time_decisions"]

@@ -16,14 +16,16 @@ from __future__ import annotations
 
 import copy
 import math
-import os
+from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ._validation import check_int
+from .._validation import check_int
+from ..checkpoint import CheckpointError, Stateful
+from ..params import Configurable
 
 #: Product categories, in the order the catalogue is built and features are encoded.
 CATEGORIES: tuple[str, ...] = ("Fish Supplies", "Cat Food", "Dog Food", "Dog Toy", "Cat Toy")
@@ -61,7 +63,7 @@ def _check_size(name: str, value: object, maximum: int, minimum: int = 1) -> int
     return value
 
 
-class ZooplusSimulator:
+class ZooplusSimulator(Configurable, Stateful):
     """A pet shop with ``n_products`` products and ``n_users`` users of four personas.
 
     Parameters
@@ -80,6 +82,8 @@ class ZooplusSimulator:
         Indexed by ``product_id`` (0..n_products-1) with a ``category`` column.
     personas : dict[str, dict[str, float]]
         Persona -> {category: true CTR}. ``introduce_market_shock`` changes it.
+    personas_before_shock : dict or None
+        The preferences before the market shock (``None`` until it happens).
     user_to_persona_map : dict[int, str]
         User id -> persona name.
 
@@ -102,6 +106,7 @@ class ZooplusSimulator:
         self.personas: dict[str, dict[str, float]] = copy.deepcopy(BASE_PERSONAS)
         self.user_to_persona_map: dict[int, str] = self._assign_users_to_personas()
         self.shocked = False
+        self.personas_before_shock: dict[str, dict[str, float]] | None = None
         self._category_index = np.array([CATEGORIES.index(c) for c in self.products["category"]])
         self._user_persona_index = np.array(
             [PERSONAS.index(self.user_to_persona_map[u]) for u in range(self.n_users)]
@@ -205,36 +210,17 @@ class ZooplusSimulator:
         return InteractionStream(users=users, personas=self.persona_index(users), uniforms=uniforms)
 
     # ------------------------------------------------------------------ checkpoints
-    def state_dict(self) -> dict:
-        """Sizes, seed, random generator state, preferences and shock flag (see :mod:`bandits_lib.checkpoint`)."""
-        from .checkpoint import simulator_state_dict
+    # The catalogue and the users follow from the seed; the state is the generator,
+    # the preferences and the shock (save / load / restore come from Stateful).
+    _transient_attributes = frozenset({"products", "user_to_persona_map", "_category_index", "_user_persona_index"})
 
-        return simulator_state_dict(self)
-
-    def load_state_dict(self, state: dict) -> None:
+    def load_state_dict(self, state: Mapping[str, Any], source: str = "state") -> None:
         """Apply a :meth:`state_dict` of the same shop, all or nothing (``ValueError`` otherwise)."""
-        from .checkpoint import load_simulator_state_dict
-
-        load_simulator_state_dict(self, state)
-
-    def save(self, path: str | os.PathLike) -> Path:
-        """Write the simulator's state to ``path`` (atomically)."""
-        from .checkpoint import save_checkpoint
-
-        return save_checkpoint(self, path)
-
-    @classmethod
-    def load(cls, path: str | os.PathLike) -> ZooplusSimulator:
-        """Rebuild a simulator from a checkpoint written by :meth:`save`."""
-        from .checkpoint import load_simulator
-
-        return load_simulator(path)
-
-    def restore(self, path: str | os.PathLike) -> None:
-        """Load a checkpoint of this same shop into this simulator, all or nothing."""
-        from .checkpoint import restore_simulator
-
-        restore_simulator(self, path)
+        attributes = state.get("attributes", {}) if isinstance(state, Mapping) else {}
+        for key in ("personas", "personas_before_shock"):
+            if attributes.get(key) is not None:
+                _check_preferences(attributes[key], f"{source}: {key}")
+        super().load_state_dict(state, source)
 
     # ------------------------------------------------------------------ checks
     def _check_user(self, user_id: object) -> int:
@@ -250,8 +236,8 @@ class ZooplusSimulator:
         return product_id
 
 
-@dataclass(frozen=True)
-class InteractionStream:
+@dataclass(frozen=True, repr=False)
+class InteractionStream(Configurable, Stateful):
     """The randomness of one run, shared by every agent compared.
 
     Attributes
@@ -277,18 +263,29 @@ class InteractionStream:
             raise TypeError(f"index must be a slice such as stream[t:], got {type(index).__name__}")
         return InteractionStream(users=self.users[index], personas=self.personas[index], uniforms=self.uniforms[index])
 
-    def save(self, path: str | os.PathLike) -> Path:
-        """Write the stream's arrays to ``path`` (atomically)."""
-        from .checkpoint import save_checkpoint
+    def __post_init__(self) -> None:
+        lengths = set()
+        for name, kind in (("users", np.integer), ("personas", np.integer), ("uniforms", np.floating)):
+            value = getattr(self, name)
+            if not isinstance(value, np.ndarray) or value.ndim != 1 or not np.issubdtype(value.dtype, kind):
+                raise ValueError(f"{name} must be a 1-D numpy array of {kind.__name__}, got {value!r:.80}")
+            lengths.add(len(value))
+        if len(lengths) != 1:
+            raise ValueError(f"users, personas and uniforms must have the same length, got {sorted(lengths)}")
 
-        return save_checkpoint(self, path)
+    def __repr__(self) -> str:
+        return f"InteractionStream({len(self)} steps)"
 
-    @classmethod
-    def load(cls, path: str | os.PathLike) -> InteractionStream:
-        """Read a stream written by :meth:`save`."""
-        from .checkpoint import load_stream
 
-        return load_stream(path)
+def _check_preferences(value: Any, where: str) -> None:
+    if not isinstance(value, dict) or list(value) != list(PERSONAS):
+        raise CheckpointError(f"{where}: expected preferences of the personas {PERSONAS}")
+    for persona, prefs in value.items():
+        if not isinstance(prefs, dict) or not set(prefs) <= set(CATEGORIES):
+            raise CheckpointError(f"{where}[{persona!r}]: expected a dict of categories of {CATEGORIES}")
+        for category, ctr in prefs.items():
+            if not isinstance(ctr, float) or not 0.0 <= ctr <= 1.0:
+                raise CheckpointError(f"{where}[{persona!r}][{category!r}]: expected a CTR in [0, 1], got {ctr!r}")
 
 
 def click_from_uniform(uniform: np.ndarray | float, ctr: np.ndarray | float) -> np.ndarray:

@@ -19,10 +19,12 @@ Taught in: chapters/04_3_real_data.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import torch
 
-from ._validation import check_int
+from .._validation import check_int
 
 
 def load_digits_contexts(pool: int = 2, centre: bool = True) -> tuple[np.ndarray, np.ndarray]:
@@ -68,7 +70,7 @@ def load_digits_contexts(pool: int = 2, centre: bool = True) -> tuple[np.ndarray
 
 
 class ClassificationBandit:
-    """A labelled data set played as a bandit, one arm per class (an :class:`~bandits_lib.environments.Environment`).
+    """A labelled data set played as a bandit, one arm per class (an :class:`~bandits_lib.envs.Environment`).
 
     Parameters
     ----------
@@ -143,6 +145,11 @@ class ClassificationBandit:
     def context(self, t: int) -> torch.Tensor:
         """Block features :math:`e_a \\otimes x_t` of every arm, shape (K, K*d)."""
         return torch.kron(self._eye, self._X[t].unsqueeze(0))
+
+    def info(self, t: int) -> dict[str, Any]:
+        """``{"label", "expected_rewards"}``: the right class, and the one-hot of it, shape (K,)."""
+        label = int(self.labels[t])
+        return {"label": label, "expected_rewards": np.eye(self.n_arms)[label]}
 
     def reward(self, t: int, arm: int) -> float:
         """1.0 if ``arm`` is the label of step ``t``'s example, else 0.0."""
