@@ -69,6 +69,9 @@ def play(agent: BanditAgent, environment: Environment, start: int = 0, stop: int
     ``oracle_reward`` (float64), each shape (stop - start,), and ``seconds`` (wall time
     of the loop; the regret bookkeeping afterwards is not counted).
     """
+    if not isinstance(environment, Environment):
+        raise TypeError(f"environment must be an Environment such as PetShopEnvironment (context, info, reward, "
+                        f"expected_reward, oracle_reward), got {type(environment).__name__}")
     stop = len(environment) if stop is None else stop
     if not 0 <= start <= stop <= len(environment):
         raise ValueError(f"start and stop must satisfy 0 <= start <= stop <= {len(environment)}, got {start}, {stop}")

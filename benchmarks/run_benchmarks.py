@@ -77,6 +77,8 @@ REFERENCE_LABELS = {
 }
 ALPHA = 1.0
 DRAFT_HIDDEN = (128, 64)
+#: Length of the pet-shop stream the end-to-end loop plays (cyclically).
+LOOP_HORIZON = 200_000
 
 
 # ============================================================================ the worker (one case)
@@ -119,6 +121,7 @@ def _warm_libraries(torch) -> None:
 def _build_agent(spec: dict, torch):
     import bandits_lib as bl
     from bandits_lib import reference as ref
+    from bandits_lib.confidence import FullConfidence
 
     kind, impl, K, hidden = spec["agent"], spec["implementation"], spec["n_arms"], tuple(spec["hidden"])
     device = spec.get("device", "cpu")
@@ -129,7 +132,7 @@ def _build_agent(spec: dict, torch):
             agent = bl.NeuralUCBAgent(9, hidden, alpha=ALPHA, confidence=kind, jacobian="analytic", seed=0,
                                       device=device)
             if kind == "full" and spec.get("flush_every") is not None:
-                agent.confidence = bl.FullConfidence(agent.p, agent.lambda_, device=agent.device,
+                agent.confidence_matrix = FullConfidence(agent.p, agent.lambda_, device=agent.device,
                                                      dtype=spec.get("dtype", torch.float64),
                                                      flush_every=spec["flush_every"])
             return agent
@@ -259,7 +262,7 @@ def loop_worker(spec: dict) -> dict:
     import torch
 
     torch.set_num_threads(1)
-    from bandits_lib import ZooplusSimulator
+    from bandits_lib import PetShopEnvironment, ZooplusSimulator
     from bandits_lib.experiments import play
     from bandits_lib.reference import draft_loop
 
@@ -268,8 +271,14 @@ def loop_worker(spec: dict) -> dict:
     simulator = ZooplusSimulator(n_products=50, seed=0)
 
     if spec["implementation"] == "library":
+        shop = PetShopEnvironment(LOOP_HORIZON, seed=0)  # played in order, from the start again at its end
+
         def run(start: int, n: int) -> None:
-            play(agent, simulator, simulator.draw_stream(n))
+            while n > 0:
+                first = start % LOOP_HORIZON
+                chunk = min(n, LOOP_HORIZON - first)
+                play(agent, shop, first, first + chunk)
+                start, n = start + chunk, n - chunk
     else:
         def run(start: int, n: int) -> None:
             draft_loop(agent, simulator, n)
@@ -282,7 +291,7 @@ def bandwidth_worker(spec: dict) -> dict:
     """Streaming a p x p float64 matrix: the floor under one step of full NeuralUCB."""
     import torch
 
-    from bandits_lib.exploration import DEFAULT_FLUSH_EVERY
+    from bandits_lib.confidence import DEFAULT_FLUSH_EVERY
 
     p, k, threads = spec["p"], spec["k"], spec["thread_counts"]
     B = torch.eye(p, dtype=torch.float64)
@@ -495,8 +504,8 @@ def run_all(quick: bool, device: str, multi_threads: int) -> dict:
 
 
 def _default_flush_every(hidden: tuple[int, ...]) -> int:
-    from bandits_lib import NeuralBanditNetwork, count_parameters
-    from bandits_lib.exploration import FullConfidence
+    from bandits_lib.confidence import FullConfidence
+    from bandits_lib.networks import NeuralBanditNetwork, count_parameters
 
     return FullConfidence(count_parameters(NeuralBanditNetwork(9, hidden)), 1.0, device="meta").flush_every
 

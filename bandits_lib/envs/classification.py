@@ -55,7 +55,11 @@ def load_digits_contexts(pool: int = 2, centre: bool = True) -> tuple[np.ndarray
     >>> X.shape, int(y.max()) + 1
     ((1797, 16), 10)
     """
-    from sklearn.datasets import load_digits
+    try:
+        from sklearn.datasets import load_digits
+    except ImportError as err:  # an optional dependency: pip install "bandits_lib[data]"
+        raise ImportError("load_digits_contexts reads scikit-learn's bundled digits: install scikit-learn "
+                          '(pip install "bandits_lib[data]")') from err
 
     pool = check_int("pool", pool, minimum=1)
     if 8 % pool != 0:
