@@ -573,30 +573,72 @@ def cross_fit_ridge(arm_features: ArmFeatures | np.ndarray | torch.Tensor, actio
     chunk = check_int("chunk", chunk, minimum=1)
     fold = np.empty(n, dtype=np.int64)
     fold[np.random.default_rng(seed).permutation(n)] = np.arange(n) % n_folds
-
-    # Per-fold sufficient statistics of the logged arms' features.
-    A_parts, b_parts, n_actions = None, None, None
-    for start in range(0, n, chunk):
-        index = np.arange(start, min(start + chunk, n))
-        X = _features_of(arm_features, index)
-        if n_actions is None:
-            n_actions, d = X.shape[1], X.shape[2]
-            if a.max() >= n_actions:
-                raise ValueError(f"actions must be < n_actions = {n_actions} (arms in arm_features), got {a.max()}")
-            A_parts, b_parts = np.zeros((n_folds, d, d)), np.zeros((n_folds, d))
-        x = X[np.arange(len(index)), a[index]]
-        for f in range(n_folds):
-            mine = fold[index] == f
-            A_parts[f] += x[mine].T @ x[mine]
-            b_parts[f] += x[mine].T @ r[index][mine]
+    A_parts, b_parts = _ridge_statistics(arm_features, a, r, fold, n_folds, chunk)
     d = A_parts.shape[1]
     thetas = np.stack([np.linalg.solve(lambda_ * np.eye(d) + A_parts.sum(0) - A_parts[f], b_parts.sum(0) - b_parts[f])
                        for f in range(n_folds)])
-    predictions = np.empty((n, n_actions))
+    return _ridge_predictions(arm_features, thetas, fold, chunk)
+
+
+def fit_ridge(arm_features: ArmFeatures | np.ndarray | torch.Tensor, actions: np.ndarray, rewards: np.ndarray,
+              lambda_: float = 1.0, chunk: int = 1024) -> np.ndarray:
+    r"""Ridge regression of the reward on the logged arm's features, on every event.
+
+    .. math:: \hat\theta = \Big(\lambda I + \sum_i x_{i,a_i} x_{i,a_i}^\top\Big)^{-1} \sum_i r_i\, x_{i,a_i}
+
+    Arguments as for :func:`cross_fit_ridge`. Returns :math:`\hat\theta`, shape (d,);
+    :func:`predict_ridge` scores every arm with it.
+    """
+    r = _check_rewards(rewards)
+    a = _check_actions(actions, len(r), None)
+    lambda_ = check_float("lambda_", lambda_, strictly_positive=True)
+    chunk = check_int("chunk", chunk, minimum=1)
+    A, b = _ridge_statistics(arm_features, a, r, np.zeros(len(r), dtype=np.int64), 1, chunk)
+    return np.linalg.solve(lambda_ * np.eye(A.shape[1]) + A[0], b[0])
+
+
+def predict_ridge(arm_features: ArmFeatures | np.ndarray | torch.Tensor, theta: np.ndarray, n_events: int,
+                  chunk: int = 1024) -> np.ndarray:
+    r""":math:`x_{i,a}^\top\hat\theta` for events ``0..n_events-1`` and every arm, shape (n_events, n_actions)."""
+    n_events = check_int("n_events", n_events, minimum=1)
+    theta = _as_array("theta", theta, 1).astype(np.float64)
+    return _ridge_predictions(arm_features, theta[None, :], np.zeros(n_events, dtype=np.int64),
+                              check_int("chunk", chunk, minimum=1))
+
+
+def _ridge_statistics(arm_features, actions: np.ndarray, rewards: np.ndarray, group: np.ndarray, n_groups: int,
+                      chunk: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per group: sum of x x^T and of r x over the logged arms' features, shapes (G, d, d) and (G, d)."""
+    n = len(rewards)
+    A, b = None, None
     for start in range(0, n, chunk):
         index = np.arange(start, min(start + chunk, n))
         X = _features_of(arm_features, index)
-        predictions[index] = np.einsum("mad,md->ma", X, thetas[fold[index]])
+        if A is None:
+            if actions.max() >= X.shape[1]:
+                raise ValueError(f"actions must be < n_actions = {X.shape[1]} (arms in arm_features), "
+                                 f"got {actions.max()}")
+            A, b = np.zeros((n_groups, X.shape[2], X.shape[2])), np.zeros((n_groups, X.shape[2]))
+        x = X[np.arange(len(index)), actions[index]]
+        for g in range(n_groups):
+            mine = group[index] == g
+            A[g] += x[mine].T @ x[mine]
+            b[g] += x[mine].T @ rewards[index][mine]
+    return A, b
+
+
+def _ridge_predictions(arm_features, thetas: np.ndarray, group: np.ndarray, chunk: int) -> np.ndarray:
+    """Row i: the features of event i's arms times ``thetas[group[i]]``, shape (n, n_actions)."""
+    n = len(group)
+    predictions = None
+    for start in range(0, n, chunk):
+        index = np.arange(start, min(start + chunk, n))
+        X = _features_of(arm_features, index)
+        if X.shape[2] != thetas.shape[1]:
+            raise ValueError(f"theta must have one entry per feature ({X.shape[2]}), got {thetas.shape[1]}")
+        if predictions is None:
+            predictions = np.empty((n, X.shape[1]))
+        predictions[index] = np.einsum("mad,md->ma", X, thetas[group[index]])
     return predictions
 
 
@@ -1007,7 +1049,8 @@ def true_policy_value(simulator: ZooplusSimulator, product_probabilities: np.nda
 
 def estimator_study(simulator: ZooplusSimulator, target_probabilities: np.ndarray, n_interactions: int,
                     n_replications: int, logging_probabilities: np.ndarray | None = None, seed: int = 0,
-                    confidence: float = 0.95, lambda_: float = 1.0) -> pd.DataFrame:
+                    confidence: float = 0.95, lambda_: float = 1.0,
+                    reward_features: np.ndarray | None = None) -> pd.DataFrame:
     r"""Every estimator on many independent logs of the pet shop, against the exact value.
 
     Each replication logs ``n_interactions`` events under the logging policy
@@ -1034,6 +1077,10 @@ def estimator_study(simulator: ZooplusSimulator, target_probabilities: np.ndarra
     confidence : float, default 0.95
     lambda_ : float, default 1.0
         Ridge of the reward model.
+    reward_features : numpy.ndarray, shape (n_personas, n_products, d), optional
+        The features the reward model regresses on, per persona and product. Default: the
+        book's 9 features (:class:`~bandits_lib.features.FeatureBuilder`). A one-hot of the
+        (persona, category) pair, for example, lets the model be exact.
 
     Returns
     -------
@@ -1053,7 +1100,13 @@ def estimator_study(simulator: ZooplusSimulator, target_probabilities: np.ndarra
     target = _policy_table(simulator, target_probabilities)
     _policy_table(simulator, logging_probabilities)  # checked before any work
     truth = true_policy_value(simulator, target)
-    by_persona = FeatureBuilder(simulator.products).by_index.numpy().astype(np.float64)  # (n_personas, K, 9)
+    if reward_features is None:
+        by_persona = FeatureBuilder(simulator.products).by_index.numpy().astype(np.float64)  # (n_personas, K, 9)
+    else:
+        by_persona = _as_array("reward_features", reward_features, 3).astype(np.float64)
+        if by_persona.shape[:2] != (len(PERSONAS), simulator.n_products) or not np.isfinite(by_persona).all():
+            raise ValueError(f"reward_features must be finite with shape ({len(PERSONAS)}, {simulator.n_products}, d), "
+                             f"got {by_persona.shape}")
     rows = []
     for j in range(n_replications):
         log_seed = int(np.random.SeedSequence([seed, j]).generate_state(1)[0])
@@ -1156,7 +1209,7 @@ def replay_versus_online(agent_factory: Callable[[int], Agent], horizon: int, se
 __all__ = [
     "OffPolicyEstimate", "ReplayResult", "PetShopLog", "Agent", "t_quantile", "t_interval", "wilson_interval",
     "effective_sample_size", "importance_weights", "ips", "snips", "doubly_robust", "on_policy", "evaluate_policy",
-    "uniform_policy", "deterministic_policy", "cross_fit_ridge", "replay", "replay_fixed", "replay_comparison",
-    "replay_difference", "pet_shop_log",
-    "true_policy_value", "estimator_study", "summarize_study", "replay_versus_online",
+    "uniform_policy", "deterministic_policy", "cross_fit_ridge", "fit_ridge", "predict_ridge", "replay",
+    "replay_fixed", "replay_comparison", "replay_difference", "pet_shop_log", "true_policy_value", "estimator_study",
+    "summarize_study", "replay_versus_online",
 ]
