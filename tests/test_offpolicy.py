@@ -28,10 +28,12 @@ from bandits_lib.offpolicy import (
     effective_sample_size,
     estimator_study,
     evaluate_policy,
+    fit_ridge,
     importance_weights,
     ips,
     on_policy,
     pet_shop_log,
+    predict_ridge,
     replay,
     replay_comparison,
     replay_difference,
@@ -245,6 +247,21 @@ def test_cross_fit_ridge_matches_closed_form_per_fold_and_never_sees_its_own_rew
     q2 = cross_fit_ridge(lambda index: X[index], actions, changed, n_folds=3, lambda_=0.7, seed=9)
     assert np.allclose(q2[17], q[17])
     assert not np.allclose(q2, q)
+
+
+def test_fit_and_predict_ridge_are_the_closed_form():
+    rng = np.random.default_rng(12)
+    n, k, d = 250, 3, 4
+    X = rng.normal(size=(n, k, d))
+    actions = rng.integers(0, k, n)
+    rewards = rng.normal(size=n)
+    theta = fit_ridge(lambda index: X[index], actions, rewards, lambda_=2.0, chunk=32)
+    Z = X[np.arange(n), actions]
+    assert theta == pytest.approx(np.linalg.inv(2.0 * np.eye(d) + Z.T @ Z) @ Z.T @ rewards, rel=1e-9)
+    predictions = predict_ridge(X, theta, n, chunk=50)
+    assert predictions.shape == (n, k) and np.allclose(predictions, X @ theta)
+    with pytest.raises(ValueError, match="theta must have one entry per feature"):
+        predict_ridge(X, theta[:2], n)
 
 
 # ---------------------------------------------------------------------------- the pet shop: truth
