@@ -47,7 +47,7 @@ import pandas as pd
 import torch
 
 from ._validation import check_float, check_int
-from .simulator import PERSONAS, ZooplusSimulator
+from .envs.simulator import PERSONAS, ZooplusSimulator
 
 
 # ---------------------------------------------------------------------------- results
@@ -1089,7 +1089,7 @@ def estimator_study(simulator: ZooplusSimulator, target_probabilities: np.ndarra
         lower, upper, ess, covered`` (whether the interval holds the truth);
         ``df.attrs["truth"]`` is the exact value.
     """
-    from .features import FeatureBuilder
+    from .envs.features import FeatureBuilder
 
     if not isinstance(simulator, ZooplusSimulator):
         raise TypeError(f"simulator must be a ZooplusSimulator, got {type(simulator).__name__}")
@@ -1180,8 +1180,9 @@ def replay_versus_online(agent_factory: Callable[[int], Agent], horizon: int, se
         One row per (seed, step): ``seed, step, online`` (expected reward of the online
         arm), ``replay`` (click of the ``step``-th accepted event; NaN if the log ran out).
     """
+    from .envs.petshop import PetShopEnvironment
     from .experiments import play
-    from .features import FeatureBuilder
+    from .envs.features import FeatureBuilder
 
     if not callable(agent_factory):
         raise TypeError(f"agent_factory must be a callable seed -> agent, got {type(agent_factory).__name__}")
@@ -1200,7 +1201,8 @@ def replay_versus_online(agent_factory: Callable[[int], Agent], horizon: int, se
         replayed = np.full(horizon, np.nan)
         clicks = result.rewards[result.order][result.accepted[result.order]]
         replayed[:len(clicks)] = clicks
-        online = play(agent_factory(seed), simulator, simulator.draw_stream(horizon))["expected_reward"]
+        online = play(agent_factory(seed), PetShopEnvironment.from_stream(simulator, simulator.draw_stream(horizon)))
+        online = online["expected_reward"]
         frames.append(pd.DataFrame({"seed": seed, "step": np.arange(horizon), "online": online,
                                     "replay": replayed}))
     return pd.concat(frames, ignore_index=True)

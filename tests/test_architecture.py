@@ -22,8 +22,8 @@ PACKAGE = Path(bandits_lib.__file__).parent
 LAYERS = {
     0: {"config", "_validation", "params", "checkpoint", "_kernels"},
     1: {"confidence", "forgetting", "exploration", "networks", "jacobian"},
-    2: {"agents", "envs"},
-    3: {"experiments", "recommender", "reference"},
+    2: {"agents", "envs", "data"},
+    3: {"experiments", "recommender", "reference", "offpolicy"},
     4: {"playground", "plotting"},
     5: {"web", "widgets"},
 }

@@ -1,4 +1,4 @@
-"""The Open Bandit Dataset loader (bandits_lib.open_bandit).
+"""The Open Bandit Dataset loader (bandits_lib.envs.open_bandit).
 
 The shipped sample is checked against the raw CSV files read independently; the
 encodings (one-hot users, items numbered by first appearance, per-arm feature vectors)
@@ -20,7 +20,7 @@ import pytest
 import tomllib
 import torch
 
-from bandits_lib.open_bandit import DATA_DIR, USER_COLUMNS, OpenBanditData, load_open_bandit
+from bandits_lib.envs.open_bandit import DATA_DIR, USER_COLUMNS, OpenBanditData, load_open_bandit
 
 REPO = Path(__file__).resolve().parent.parent
 

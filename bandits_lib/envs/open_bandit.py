@@ -48,7 +48,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ._validation import check_choice
+from .._validation import check_choice
 
 #: Behaviour policies of the Open Bandit Dataset.
 BEHAVIOR_POLICIES: tuple[str, ...] = ("random", "bts")
@@ -57,7 +57,7 @@ CAMPAIGNS: tuple[str, ...] = ("all", "men", "women")
 #: Slots of the recommendation widget (left, centre, right), stored 1..3 in the files.
 N_POSITIONS = 3
 #: Where the shipped sample lives.
-DATA_DIR = Path(__file__).resolve().parent / "data" / "open_bandit"
+DATA_DIR = Path(__file__).resolve().parent.parent / "data" / "open_bandit"
 
 USER_COLUMNS: tuple[str, ...] = tuple(f"user_feature_{j}" for j in range(4))
 ITEM_CATEGORICAL: tuple[str, ...] = ("item_feature_1", "item_feature_2", "item_feature_3")
