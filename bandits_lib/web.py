@@ -30,6 +30,11 @@ def plot_sweep(sweep: SweepResult, width: int = 560) -> Any:
     the browser: the controls only filter :attr:`SweepResult.curves` and
     :attr:`SweepResult.final`.
 
+    ``width`` is the widest the chart gets (pixels of plot area). Drawn by
+    :func:`offline_html`, it fits the width of the page: on a narrow screen (a phone)
+    the panels shrink, the heat maps wrap onto rows of their own (they are a wrapping
+    ``concat``), and the legends move below their plots.
+
     Returns
     -------
     altair.VConcatChart
@@ -55,7 +60,7 @@ def plot_sweep(sweep: SweepResult, width: int = 560) -> Any:
 
     curves = sweep.curves.round({"mean": 2, "low": 2, "high": 2})
     agent_scale = alt.Scale(domain=list(sweep.agents))
-    color = alt.Color("agent:N", scale=agent_scale, title=None, legend=alt.Legend(orient="top"))
+    color = alt.Color("agent:N", scale=agent_scale, title=None, legend=alt.Legend(orient="top", labelLimit=0))
     x = alt.X("step:Q", title="interaction (step)")
     base = alt.Chart(curves)
     band = base.mark_area(opacity=0.2).encode(x=x, y=alt.Y("low:Q"), y2="high:Q", color=color) \
@@ -74,8 +79,9 @@ def plot_sweep(sweep: SweepResult, width: int = 560) -> Any:
         width=width, height=260,
         title=alt.TitleParams(
             text=alt.expr("'Cumulative regret at \u03b1 = ' + alpha + ', \u03bb = ' + lam"),
-            subtitle=f"mean over {len(sweep.seeds)} seeds, band: best to worst seed; "
-                     f"dashed: default \u03b1 = {DEFAULT_ALPHA:g}, \u03bb = {DEFAULT_LAMBDA:g}",
+            subtitle=[f"mean over {len(sweep.seeds)} seeds, band: best to worst seed;",
+                      f"dashed: default \u03b1 = {DEFAULT_ALPHA:g}, \u03bb = {DEFAULT_LAMBDA:g}"],
+            anchor="start",
         ),
     )
 
@@ -89,7 +95,8 @@ def plot_sweep(sweep: SweepResult, width: int = 560) -> Any:
                   "y": alt.Y("lambda_:O", title="\u03bb", sort="descending")}
         rect = cells.mark_rect().encode(
             **encode,
-            color=alt.Color("mean:Q", scale=alt.Scale(scheme="orangered"), title="final regret"),
+            color=alt.Color("mean:Q", scale=alt.Scale(scheme="orangered"), title="final regret",
+                            legend=alt.Legend(orient="right")),
             tooltip=["alpha:Q", "lambda_:Q", alt.Tooltip("mean:Q", title="final regret (mean)"),
                      alt.Tooltip("std:Q", title="std over seeds")],
         )
@@ -100,8 +107,11 @@ def plot_sweep(sweep: SweepResult, width: int = 560) -> Any:
         outline = cells.mark_rect(fill=None, stroke="black", strokeWidth=3).encode(**encode) \
             .transform_filter(chosen)
         panels.append(alt.layer(rect, text, outline).properties(
-            width=heat_width, height=40 * len(lambdas) + 20, title=f"{agent}: regret at step {sweep.horizon}"))
-    chart = alt.vconcat(top, alt.hconcat(*panels).resolve_scale(color="shared"))
+            width=heat_width, height=40 * len(lambdas) + 20,
+            title=alt.TitleParams(text=[agent, f"regret at step {sweep.horizon}"], anchor="start")))
+    # A wrapping concat (not hconcat): offline_html sets its number of columns to what fits.
+    heat_maps = alt.concat(*panels, columns=len(panels)).resolve_scale(color="shared")
+    chart = alt.vconcat(top, heat_maps).properties(usermeta={"bandits_responsive": True})
     return chart.add_params(alpha, lam).configure_view(strokeWidth=0)
 
 
@@ -122,6 +132,12 @@ def offline_html(chart: Any, include_bundle: bool = True) -> Any:
     id is derived from the chart, and records the Vega view in
     ``window.banditsCharts[id]``.
 
+    The chart fits its container: before drawing, every panel wider than the ``div``
+    (less room for axes and legends) is narrowed, a wrapping ``concat`` gets as many
+    columns as fit, and on a narrow screen legends at the side move below their plot
+    and long horizontal legends wrap. When the window is resized so that the layout
+    changes, the chart is drawn again with the controls' current values.
+
     Parameters
     ----------
     chart : altair chart or dict
@@ -139,6 +155,69 @@ def offline_html(chart: Any, include_bundle: bool = True) -> Any:
     spec = chart if isinstance(chart, dict) else chart.to_dict()
     spec_json = json.dumps(spec, sort_keys=True, separators=(",", ":")).replace("</", "<\\/")
     chart_id = "bandits-chart-" + hashlib.sha1(spec_json.encode()).hexdigest()[:12]
+    # The browser side of offline_html (no URL in it: the page must not fetch anything).
+    # PAD: room beside a panel's plot area for its axis labels, titles and a side legend.
+    fit_js = r"""
+  var PAD = 90, MIN_WIDTH = 120, NARROW = 600, view = null, drawn = '', timer = null;
+  function fit(original, room) {
+    var s = JSON.parse(JSON.stringify(original)), narrow = room < NARROW;
+    function legends(node) {
+      ['color', 'fill', 'stroke', 'opacity', 'size', 'shape'].forEach(function (channel) {
+        var legend = node.encoding && node.encoding[channel] && node.encoding[channel].legend;
+        if (!legend || !narrow) return;
+        if (legend.orient === 'left' || legend.orient === 'right') legend.orient = 'bottom';
+        if (legend.orient === 'top' || legend.orient === 'bottom') {
+          legend.columns = Math.max(1, Math.floor(room / 170));
+        }
+      });
+    }
+    function visit(node, space) {
+      if (!node || typeof node !== 'object') return;
+      legends(node);
+      (node.layer || []).forEach(function (child) { visit(child, space); });
+      (node.vconcat || []).forEach(function (child) { visit(child, space); });
+      (node.hconcat || []).forEach(function (child) {
+        visit(child, Math.max(MIN_WIDTH + PAD, space / node.hconcat.length));
+      });
+      if (Array.isArray(node.concat)) {
+        var cell = 0;
+        node.concat.forEach(function (child) {
+          cell = Math.max(cell, (typeof child.width === 'number' ? child.width : MIN_WIDTH) + PAD);
+        });
+        var columns = Math.max(1, Math.min(node.concat.length, Math.floor(space / cell)));
+        node.columns = columns;
+        node.concat.forEach(function (child) { visit(child, space / columns); });
+      }
+      if (typeof node.width === 'number' && node.width + PAD > space) {
+        node.width = Math.max(MIN_WIDTH, Math.floor(space - PAD));
+      }
+    }
+    visit(s, room);
+    return s;
+  }
+  function draw() {
+    var room = target.clientWidth || (target.parentNode && target.parentNode.clientWidth) || 0;
+    var layout = room > 0 ? fit(spec, room) : spec;
+    var key = JSON.stringify(layout);
+    if (key === drawn) return;
+    if (view) {  // keep what the reader chose
+      (layout.params || []).forEach(function (param) {
+        try { param.value = view.signal(param.name); } catch (error) { /* not a signal */ }
+      });
+      view.finalize();
+    }
+    drawn = key;
+    window.vegaEmbed(target, layout, {actions: false, renderer: 'svg'}).then(function (result) {
+      view = result.view;
+      (window.banditsCharts = window.banditsCharts || {})[id] = result.view;
+    }).catch(function (error) { target.textContent = 'Chart error: ' + error; });
+  }
+  draw();
+  window.addEventListener('resize', function () {
+    clearTimeout(timer);
+    timer = setTimeout(draw, 200);
+  });
+"""
     parts = [f'<div id="{chart_id}" class="bandits-vega-chart"></div>']
     if include_bundle:
         bundle = vl_convert.javascript_bundle(vl_version=_bundle_version())
@@ -146,17 +225,14 @@ def offline_html(chart: Any, include_bundle: bool = True) -> Any:
     parts.append(
         "<script>(function () {\n"
         f"  var spec = {spec_json};\n"
-        f"  var target = document.getElementById('{chart_id}');\n"
+        f"  var id = '{chart_id}', target = document.getElementById(id);\n"
         "  if (!window.vegaEmbed) {\n"
         "    target.textContent = 'The chart needs the Vega libraries (offline_html).'; return;\n"
         "  }\n"
-        "  window.vegaEmbed(target, spec, {actions: false, renderer: 'svg'}).then(function (result) {\n"
-        f"    (window.banditsCharts = window.banditsCharts || {{}})['{chart_id}'] = result.view;\n"
-        "  }).catch(function (error) { target.textContent = 'Chart error: ' + error; });\n"
+        + fit_js +
         "})();</script>"
     )
     return HTML("\n".join(parts))
-
 
 
 __all__ = ["plot_sweep", "offline_html"]

@@ -69,7 +69,8 @@ def book_build(tmp_path_factory: pytest.TempPathFactory) -> BookBuild:
     """Build the book once per test session, at smoke scale, into a temporary folder.
 
     Runs ``jupyter-book build <repo> --path-output <tmp> -W -n --keep-going`` with
-    ``BANDITS_SMOKE=1`` (every notebook is executed: ``execute_notebooks: force``).
+    ``BANDITS_SMOKE=1``. The output folder is new, so its notebook cache
+    (``<tmp>/_build/.jupyter_cache``) is empty and every notebook is executed.
     Nothing is asserted here; see :func:`built_book`.
     """
     output = tmp_path_factory.mktemp("book")
@@ -87,9 +88,20 @@ def book_build(tmp_path_factory: pytest.TempPathFactory) -> BookBuild:
 
 
 @pytest.fixture(scope="session")
-def built_book(book_build: BookBuild) -> Path:
+def built_book(request: pytest.FixtureRequest) -> Path:
     """The html folder of the smoke-scale build; fails the requesting test if the build
-    did not succeed with zero warnings."""
+    did not succeed with zero warnings.
+
+    ``BANDITS_BOOK_HTML=<folder>`` (e.g. ``_build/html``) makes the site tests inspect
+    that existing build instead, without building (its warnings are not checked then).
+    """
+    existing = os.environ.get("BANDITS_BOOK_HTML", "").strip()
+    if existing:
+        folder = Path(existing).resolve()
+        if not (folder / "index.html").is_file():
+            pytest.fail(f"BANDITS_BOOK_HTML={existing}: no built book there (index.html missing)")
+        return folder
+    book_build = request.getfixturevalue("book_build")
     if not book_build.ok:
         pytest.fail(
             f"the book build failed (exit {book_build.returncode}); problems:\n"
@@ -108,7 +120,8 @@ def pytest_collection_modifyitems(config, items):
     that reads the smoke-scale book build joins one group, so the book is built once.
     Without xdist the marker is inert.
     """
-    book_files = {"test_book.py", "test_browser.py"}  # test_browser asks for the build at run time
+    # These ask for the build through built_book (at run time), so list them by name.
+    book_files = {"test_book.py", "test_browser.py", "test_site.py"}
     for item in items:
         uses_book = "book_build" in getattr(item, "fixturenames", ()) or item.path.name in book_files
         group = "book" if uses_book else os.path.relpath(item.path, config.rootpath)

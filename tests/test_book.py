@@ -9,8 +9,8 @@ conftest.py) is checked for:
   images, frames and media in the HTML, ``@import`` / ``url()`` in inline and linked CSS,
   and literal remote URLs handed to a loader in inline scripts;
 * every local script, stylesheet and image a page references exists in the build;
-* the vendored MathJax, RequireJS and ipywidgets embedder (``_vendor/``) being what pages
-  load, each only where it is needed and only once.
+* the vendored MathJax and ipywidgets embedder (``_vendor/``) being what pages load,
+  each only where it is needed and only once.
 
 A browser test can reuse the same build through the ``built_book`` fixture.
 """
@@ -283,17 +283,20 @@ def test_math_pages_load_the_vendored_mathjax_once(built_book: Path, pages: dict
 
 
 def test_widget_pages_load_the_vendored_embedder(built_book: Path, pages: dict[Path, PageScan]) -> None:
-    embedder = ["require.js", "book-setup.js", "embed-amd.js"]
+    embedder = ["book-setup.js", "embed.js"]
+    widget_pages = 0
     for page, found in pages.items():
         scripts = [Path(src).name for src in loaded_scripts(found)]
         has_widgets = any(kind == "application/vnd.jupyter.widget-state+json" for kind, _ in found.scripts)
-        widget_scripts = [name for name in scripts if name in embedder]
+        widget_pages += has_widgets
+        widget_scripts = [name for name in scripts if name in embedder + ["require.js", "embed-amd.js"]]
         # Loaded once each, in this order, where a page shows widgets, and nowhere else.
         assert widget_scripts == (embedder if has_widgets else []), (page, widget_scripts)
-        for kind, url in found.fetches:
+        for _, url in found.fetches:
             if Path(urlsplit(url).path).name in embedder:
-                assert local_target(page, url).parent.parent == (built_book / "_static").resolve(), url
-    for name in ("requirejs/require.js", "html-manager/book-setup.js", "html-manager/embed-amd.js"):
+                assert local_target(page, url).parent == (built_book / "_static" / "html-manager").resolve(), url
+    assert widget_pages >= 1, "no page with widgets: the playground should have some"
+    for name in ("html-manager/book-setup.js", "html-manager/embed.js"):
         assert (built_book / "_static" / name).is_file(), name
     assert list((built_book / "_static" / "html-manager").glob("*.woff2")), "the embedder's fonts are missing"
 
@@ -301,8 +304,17 @@ def test_widget_pages_load_the_vendored_embedder(built_book: Path, pages: dict[P
 def test_no_vendored_file_is_added_to_every_page(built_book: Path, pages: dict[Path, PageScan]) -> None:
     # Jupyter Book 1 adds every .js/.css of every static path to every page when a
     # top-level _static/ folder exists; the vendored assets must stay opt-in per page.
+    # Only the book's stylesheet (html_css_files) is meant for every page. (MathJax, which
+    # Sphinx also loads where a page's toctree lists pages with math, is checked above.)
+    every_page = {"book.css", "book.js"}
     vendored = {path.name for path in (REPO_ROOT / "_vendor").rglob("*") if path.suffix in (".js", ".css")}
-    toc_page = built_book / "genindex.html"
-    found = pages[toc_page]
-    names = {Path(urlsplit(url).path).name for _, url in found.fetches}
-    assert not names & vendored, f"genindex.html loads vendored files: {sorted(names & vendored)}"
+    vendored -= {"tex-chtml-full.js"}
+    plain = [page for page in pages
+             if 'class="math' not in page.read_text(encoding="utf-8") and page.name != "search.html"
+             and "http-equiv=\"refresh\"" not in page.read_text(encoding="utf-8").lower()  # index.html: a redirect
+             and not any(kind == "application/vnd.jupyter.widget-state+json" for kind, _ in pages[page].scripts)]
+    assert plain, "no page without math and widgets"
+    for page in plain:
+        names = {Path(urlsplit(url).path).name for _, url in pages[page].fetches}
+        assert not names & (vendored - every_page), f"{page.name} loads vendored files: {sorted(names & vendored)}"
+        assert names & every_page == every_page, f"{page.name} does not load the book's stylesheet and script"

@@ -1,23 +1,10 @@
-// Written for this book (not part of the npm package). Loaded after require.js and
-// before embed-amd.js on pages with widget output (see nb_ipywidgets_js in _config.yml).
+// Written for this book (not part of the npm package). Loaded before embed.js on pages
+// with widget output (see nb_ipywidgets_js in _config.yml).
 (function () {
   "use strict";
-  // 1. The embedder's webpack bundles locate their fonts (Font Awesome) from the URL
-  //    RequireJS gives their module ids, by default relative to the page. Map those ids
-  //    to the folder of this script, where embed-amd.js and its fonts are.
-  var here = document.currentScript && document.currentScript.src;
-  if (here && window.requirejs) {
-    var folder = here.replace(/[?#].*$/, "").replace(/\/[^/]*$/, "");
-    window.requirejs.config({
-      paths: {
-        "@jupyter-widgets": folder,
-        "@jupyter-widgets/html-manager/dist": folder,
-      },
-    });
-  }
-  // 2. The embedder typesets widget labels with the MathJax 2 call
-  //    MathJax.Hub.Queue(["Typeset", MathJax.Hub, element]); the book runs MathJax 3.
-  //    Translate that one call, once MathJax 3 has replaced its configuration object.
+  // The embedder typesets widget labels with the MathJax 2 call
+  // MathJax.Hub.Queue(["Typeset", MathJax.Hub, element]); the book runs MathJax 3.
+  // Translate that one call, once MathJax 3 has replaced its configuration object.
   function bridge() {
     var mj = window.MathJax;
     if (!mj || mj.Hub || !mj.version || String(mj.version).charAt(0) !== "3") {
