@@ -80,6 +80,8 @@ SCHEDULES = ("online", "history")
 OPTIMIZERS = ("sgd", "adam")
 #: Points the regulariser pulls towards: the initial weights (the paper) or zero (weight decay).
 ANCHORS = ("initial", "zero")
+#: Where the penalty is added: once to the history's total loss (the paper), or to every sample's loss (the code).
+PENALTIES = ("total", "per_sample")
 #: How a training step computes the gradient of the data term (see :class:`HistoryTraining`).
 GRADIENTS = ("auto", "autograd", "analytic")
 
@@ -401,6 +403,7 @@ class HistoryTraining:
         regularization: float = 0.0,
         anchor: str = "initial",
         warm_start: bool = True,
+        penalty: str = "total",
         seed: int | None = None,
         capacity: int = 1024,
         window: int | None = None,
@@ -419,6 +422,7 @@ class HistoryTraining:
         self.optimizer_name = check_choice("optimizer", optimizer, OPTIMIZERS)
         self.regularization = check_float("regularization", regularization, minimum=0.0)
         self.anchor = check_choice("anchor", anchor, ANCHORS)
+        self.penalty = check_choice("penalty", penalty, PENALTIES)
         if not isinstance(warm_start, bool):
             raise TypeError(f"warm_start must be a bool, got {type(warm_start).__name__} {warm_start!r}")
         self.warm_start = warm_start
@@ -485,13 +489,18 @@ class HistoryTraining:
 
     # ------------------------------------------------------------------ the loss
     def _coefficient(self, n: int, like: torch.Tensor) -> torch.Tensor:
-        """:math:`c/n` as a 0-dim tensor of the parameters' dtype."""
-        return torch.tensor(self.regularization / n, dtype=like.dtype, device=like.device)
+        """The penalty's weight, :math:`c/n` (``penalty="total"``) or :math:`c`, 0-dim, in ``like``'s dtype."""
+        value = self.regularization / n if self.penalty == "total" else self.regularization
+        return torch.tensor(value, dtype=like.dtype, device=like.device)
 
-    def _anchor_gaps(self, parameters: list[torch.Tensor]) -> list[torch.Tensor]:
+    def _penalty_gradients(self, parameters: list[torch.Tensor], scale: torch.Tensor) -> list[torch.Tensor]:
+        """New tensors :math:`\\text{scale}\\,(\\theta - \\theta_\\star)`, one per parameter (parameters untouched)."""
+        detached = [p.detach() for p in parameters]
         if self.anchor == "initial":
-            return torch._foreach_sub([p.detach() for p in parameters], self.theta0)
-        return [p.detach() for p in parameters]
+            gaps = torch._foreach_sub(detached, self.theta0)
+            torch._foreach_mul_(gaps, scale)
+            return gaps
+        return torch._foreach_mul(detached, scale)  # out of place: never scale the parameters themselves
 
     def batch(self, indices: torch.Tensor | None = None,
               with_arms: bool = True) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
@@ -523,13 +532,13 @@ class HistoryTraining:
         if self.regularization:
             parameters = [p for p in model.parameters() if p.requires_grad]
             anchors = self.theta0 if self.anchor == "initial" else [torch.zeros_like(p) for p in parameters]
-            penalty = sum(((p - a) ** 2).sum() for p, a in zip(parameters, anchors))
+            penalty = sum(((p - a) ** 2).sum() for p, a in zip(parameters, anchors, strict=True))
             loss = loss + self._coefficient(n, loss) * penalty
         return loss
 
     def gradient(self, model: nn.Module, indices: torch.Tensor | None = None,
                  predict: Predictor | None = None) -> torch.Tensor:
-        r""":math:`\nabla_\theta \ell_B(\theta)`, flat, shape (p,), in ``parameters()`` order (the model is not changed).
+        r""":math:`\nabla_\theta \ell_B(\theta)`, flat, shape (p,), ``parameters()`` order (the model is not changed).
 
         Computed exactly as a training step computes it (autograd on the data term, the
         regulariser's gradient :math:`2(c/n)(\theta - \theta_\star)` added explicitly).
@@ -542,7 +551,7 @@ class HistoryTraining:
         try:
             grads = self._gradients(model, parameters, indices, predict, self._uses_analytic(model, predict))[0]
         finally:
-            for p, g in zip(parameters, saved):
+            for p, g in zip(parameters, saved, strict=True):
                 p.grad = g
         return torch.cat([g.reshape(-1) for g in grads])
 
@@ -563,7 +572,7 @@ class HistoryTraining:
             X, r, arms = self.batch(indices, with_arms=predict is not None)
         if analytic:
             grads, data = _analytic_gradients(model, X, r)
-            for p, g in zip(parameters, grads):
+            for p, g in zip(parameters, grads, strict=True):
                 p.grad = g
         else:
             for p in parameters:
@@ -574,11 +583,10 @@ class HistoryTraining:
             grads = [p.grad for p in parameters]
         if self.regularization:
             with torch.no_grad():
-                gaps = self._anchor_gaps(parameters)
                 if scale is None:
                     scale = 2.0 * self._coefficient(n, data)
-                torch._foreach_mul_(gaps, scale)  # d/dθ (c/n)||θ-θ*||^2 = 2(c/n)(θ-θ*)
-                torch._foreach_add_(grads, gaps)
+                # d/dθ of the penalty w ||θ-θ*||^2 (w = c/n or c) is 2w(θ-θ*)
+                torch._foreach_add_(grads, self._penalty_gradients(parameters, scale))
         return grads, data
 
     # ------------------------------------------------------------------ training
@@ -607,7 +615,7 @@ class HistoryTraining:
         parameters = [p for p in model.parameters() if p.requires_grad]
         if not self.warm_start:
             with torch.no_grad():
-                for p, start in zip(parameters, self.theta0):
+                for p, start in zip(parameters, self.theta0, strict=True):
                     p.copy_(start)
             if self._optimizer is not None:
                 self._optimizer = self._new_optimizer(parameters)
@@ -666,12 +674,13 @@ class HistoryTraining:
             last_loss = check_float("state['last_loss']", last_loss)
         generator = state["generator"]
         current = self.generator.get_state()
-        if not isinstance(generator, torch.Tensor) or generator.shape != current.shape or generator.dtype != current.dtype:
+        if (not isinstance(generator, torch.Tensor) or generator.shape != current.shape
+                or generator.dtype != current.dtype):
             raise ValueError("state['generator'] must be a torch.Generator state of this kind")
         theta0 = state["theta0"]
         if (not isinstance(theta0, (list, tuple)) or len(theta0) != len(self.theta0)
                 or any(not isinstance(a, torch.Tensor) or a.shape != b.shape or a.dtype != b.dtype
-                       for a, b in zip(theta0, self.theta0))):
+                       for a, b in zip(theta0, self.theta0, strict=True))):
             raise ValueError("state['theta0'] must hold one tensor per parameter, of this model's shapes")
         if (state["optimizer"] is None) != (self._optimizer is None):
             raise ValueError(f"state['optimizer'] does not match optimizer={self.optimizer_name!r}")
@@ -690,14 +699,15 @@ class HistoryTraining:
         if self._optimizer is not None:
             self._optimizer.load_state_dict(state["optimizer"])
         self.generator.set_state(generator.clone())
-        self.theta0 = [t.detach().clone().to(b.device) for t, b in zip(theta0, self.theta0)]
+        self.theta0 = [t.detach().clone().to(b.device) for t, b in zip(theta0, self.theta0, strict=True)]
         self.n_rounds, self.n_trainings, self.n_steps = (counters[k] for k in ("n_rounds", "n_trainings", "n_steps"))
         self.last_loss = last_loss
 
     def __repr__(self) -> str:
         return (f"HistoryTraining(steps={self.steps}, batch_size={self.batch_size}, train_every={self.train_every}, "
                 f"dense_until={self.dense_until}, lr={self.lr:g}, optimizer={self.optimizer_name!r}, "
-                f"regularization={self.regularization:g}, anchor={self.anchor!r}, warm_start={self.warm_start})")
+                f"regularization={self.regularization:g}, anchor={self.anchor!r}, penalty={self.penalty!r}, "
+                f"warm_start={self.warm_start})")
 
 
 def _analytic_layers(model: nn.Module, parameters: list[torch.Tensor] | None) -> tuple[list, list] | None:
@@ -714,7 +724,7 @@ def _analytic_layers(model: nn.Module, parameters: list[torch.Tensor] | None) ->
         parameters = [p for p in model.parameters() if p.requires_grad]
     expected = [t for layer in linears for t in (layer.weight, layer.bias)]
     if (any(layer.bias is None for layer in linears) or linears[-1].out_features != 1
-            or len(expected) != len(parameters) or any(a is not b for a, b in zip(expected, parameters))):
+            or len(expected) != len(parameters) or any(a is not b for a, b in zip(expected, parameters, strict=True))):
         return None
     return linears, relu
 
@@ -731,7 +741,7 @@ def _analytic_gradients(model: nn.Module, X: torch.Tensor, r: torch.Tensor) -> t
     linears, relu = mlp_linears(model)
     activations = [X]
     pre_activations = []
-    for layer, has_relu in zip(linears, relu):
+    for layer, has_relu in zip(linears, relu, strict=True):
         z = F.linear(activations[-1], layer.weight, layer.bias)
         pre_activations.append(z)
         activations.append(torch.relu(z) if has_relu else z)
@@ -760,7 +770,7 @@ def _input_width(model: nn.Module) -> int:
 
 #: Options :func:`make_training` accepts for ``"history"``.
 HISTORY_OPTIONS = ("steps", "batch_size", "train_every", "dense_until", "lr", "optimizer", "regularization",
-                   "anchor", "warm_start", "seed", "capacity", "window", "gradient")
+                   "anchor", "penalty", "warm_start", "seed", "capacity", "window", "gradient")
 
 
 def check_training_options(training: str, options: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -810,8 +820,9 @@ def make_training(training: str, model: nn.Module, options: Mapping[str, Any] | 
     >>> net = NeuralBanditNetwork(3, (8,), seed=0)
     >>> make_training("online", net) is None
     True
-    >>> make_training("history", net, {"steps": 10}, regularization=1.0, seed=0)
-    HistoryTraining(steps=10, batch_size=64, train_every=1, dense_until=0, lr=0.01, optimizer='sgd', regularization=1, anchor='initial', warm_start=True)
+    >>> make_training("history", net, {"steps": 10}, regularization=1.0, seed=0)  # doctest: +NORMALIZE_WHITESPACE
+    HistoryTraining(steps=10, batch_size=64, train_every=1, dense_until=0, lr=0.01, optimizer='sgd',
+                    regularization=1, anchor='initial', penalty='total', warm_start=True)
     """
     options = check_training_options(training, options)
     if training == "online":
