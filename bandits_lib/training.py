@@ -580,6 +580,9 @@ class HistoryTraining:
             diff = (predict or default_predict)(model, X, arms) - r
             data = (diff * diff).mean()
             data.backward()
+            for p in parameters:  # a parameter the prediction does not use has a zero data gradient
+                if p.grad is None:
+                    p.grad = torch.zeros_like(p)
             grads = [p.grad for p in parameters]
         if self.regularization:
             with torch.no_grad():
