@@ -530,3 +530,12 @@ def test_reference_training_stops_when_a_pass_is_good_enough():
 def test_reference_agent_rejects_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
         ReferenceNeuralUCBDiag(D, **kwargs)
+
+
+def test_analytic_gradient_covers_the_last_layer_model():
+    net = NeuralBanditModel(D, (12, 6), embedding_dim=4, seed=1)
+    training, _, _ = filled(net, regularization=0.2, gradient="analytic")
+    twin = HistoryTraining(net, regularization=0.2, gradient="autograd")
+    twin.buffer.load_state_dict(training.buffer.state_dict())
+    twin.theta0 = training.theta0
+    torch.testing.assert_close(training.gradient(net), twin.gradient(net), rtol=1e-5, atol=1e-7)
