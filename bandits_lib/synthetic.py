@@ -7,12 +7,13 @@ three reward functions of a context :math:`x \in \mathbb{R}^d`:
 
 :math:`A \in \mathbb{R}^{d\times d}` with independent :math:`N(0, 1)` entries and :math:`a` a
 random unit vector; at every round each arm's context is a fresh random unit vector and
-the observed reward is :math:`h(x_{t,a}) + \xi_{t,a}`. The noise level and whether the
-vectors lie *on* the unit sphere or *in* the unit ball are parameters here
-(``noise_sd``, ``contexts``): the defaults, the sphere and :math:`\sigma = 0.1`, are the
-setting of the side-by-side runs against the authors' code
-(``/work/shared/reference/neuralucb-reference-code.md``); see the report of issue 13 for
-what the paper's text says.
+the observed reward is :math:`h(x_{t,a}) + \xi_{t,a}` with Gaussian noise. Whether the
+vectors lie *on* the unit sphere or *in* the unit ball, and the noise level, are parameters
+(``contexts``, ``noise_sd``): the text of Section 7.1 could not be consulted from the
+workspace this was written in (it is recalled as "uniformly from the unit ball", with a
+noise level that this module does not assume), so the defaults -- the sphere and
+:math:`\sigma = 0.1` -- are the setting of the side-by-side runs against the authors' code
+(``/work/shared/reference/neuralucb-reference-code.md``), which the benchmark reproduces.
 
 Everything random is drawn at construction from ``numpy.random.default_rng(seed)`` in a
 fixed order (:math:`a`, then :math:`A`, then the contexts, then the noise), whatever the
