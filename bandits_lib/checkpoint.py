@@ -113,8 +113,17 @@ class Stateful:
         Raises :class:`CheckpointError` (naming ``source``) for another class, missing
         attributes, or other shapes and dtypes; nothing is changed then.
         """
-        for action in _plan_state(self, state, source, _device_of(self)):
+        for action in self._plan_load(state, source, _device_of(self)):
             action()
+
+    def _plan_load(self, state: Mapping[str, Any], where: str, device: torch.device) -> list[Action]:
+        """Check ``state`` against this object and return the actions that apply it (nothing applied yet).
+
+        The generic walk restores every attribute in place (same shapes). A class whose
+        state changes shape as it learns (e.g. a growing buffer) overrides this pair with
+        :meth:`state_dict`, keeping the rule: check everything first, then apply.
+        """
+        return _plan_state(self, state, where, device)
 
     # The file interface, for objects that are also Configurable.
     def save(self, path: str | os.PathLike) -> Path:
@@ -501,7 +510,7 @@ def _plan(target: Any, encoded: Any, where: str, assign: Callable[[Any], None], 
     if isinstance(target, Stateful):
         if not _is_kind(encoded, "object"):
             raise CheckpointError(f"{where}: expected the state of a {type(target).__name__}, got {_show(encoded)}")
-        return _plan_state(target, {k: v for k, v in encoded.items() if k != _KIND}, where, device)
+        return target._plan_load({k: v for k, v in encoded.items() if k != _KIND}, where, device)
     if isinstance(target, np.random.Generator):
         if not _is_kind(encoded, "numpy_generator"):
             raise CheckpointError(f"{where}: expected a numpy generator state")

@@ -50,7 +50,7 @@ With ``penalty="per_sample"`` the weight is not divided by :math:`n`,
 SGD with weight decay :math:`w = 2c` on single samples. The authors' public code trains that
 way, towards 0, with :math:`w = \lambda` (``anchor="zero", penalty="per_sample",
 regularization=lambda/2``), one sample at a time, at most 1,000 steps per round (see
-:class:`~bandits_lib.reference_neuralucb.ReferenceNeuralUCBDiag`).
+:class:`~bandits_lib.reference.ReferenceNeuralUCBDiag`).
 
 What the benchmark measured
 ---------------------------
@@ -79,6 +79,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from .checkpoint import CheckpointError, Stateful
 from ._validation import (
     MAX_ABS_INPUT,
     check_choice,
@@ -339,7 +340,7 @@ def default_predict(model: nn.Module, X: torch.Tensor, arms: torch.Tensor | None
     return out[:, 0]
 
 
-class HistoryTraining:
+class HistoryTraining(Stateful):
     r"""The ``"history"`` schedule: ``steps`` gradient steps on the stored history every ``train_every`` rounds.
 
     At every round the agent calls :meth:`observe` with the played arm's features and
@@ -688,14 +689,31 @@ class HistoryTraining:
                              f"with {self.n_parameters}")
 
     def state_dict(self) -> dict[str, Any]:
-        """Counters, generator state, :math:`\\theta_0`, the buffer and the optimiser state (copies)."""
-        return {"n_rounds": self.n_rounds, "n_trainings": self.n_trainings, "n_steps": self.n_steps,
-                "last_loss": self.last_loss, "generator": self.generator.get_state(),
-                "theta0": [t.clone() for t in self.theta0], "buffer": self.buffer.state_dict(),
-                "optimizer": None if self._optimizer is None else self._optimizer.state_dict()}
+        """Counters, generator state, :math:`\\theta_0`, the buffer and the optimiser state (copies).
 
-    def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        """Replace the state by ``state`` (from :meth:`state_dict`), all or nothing."""
+        ``{"class", "attributes"}`` like every :class:`~bandits_lib.checkpoint.Stateful`
+        object; the buffer is stored trimmed to its ``size`` rows, so the state of a run
+        loads into a fresh schedule whatever its capacity.
+        """
+        attributes = {"n_rounds": self.n_rounds, "n_trainings": self.n_trainings, "n_steps": self.n_steps,
+                      "last_loss": self.last_loss, "generator": self.generator.get_state(),
+                      "theta0": [t.clone() for t in self.theta0], "buffer": self.buffer.state_dict(),
+                      "optimizer": None if self._optimizer is None else self._optimizer.state_dict()}
+        return {"class": f"{type(self).__module__}.{type(self).__qualname__}", "attributes": attributes}
+
+    def _plan_load(self, state: Mapping[str, Any], where: str, device: torch.device) -> list[Callable[[], None]]:
+        """Check ``state`` (from :meth:`state_dict`) entirely; return the one action that applies it."""
+        if not isinstance(state, Mapping) or set(state) != {"class", "attributes"}:
+            raise CheckpointError(f"{where}: not the state of a HistoryTraining (expected 'class' and 'attributes')")
+        if state["class"] != f"{type(self).__module__}.{type(self).__qualname__}":
+            raise CheckpointError(f"{where}: holds the state of a {str(state['class']).rsplit('.', 1)[-1]}, "
+                                  "not a HistoryTraining")
+        try:
+            return [self._checked_loader(state["attributes"])]
+        except (TypeError, ValueError) as err:
+            raise CheckpointError(f"{where}: {err}") from err
+
+    def _checked_loader(self, state: Mapping[str, Any]) -> Callable[[], None]:
         if not isinstance(state, Mapping):
             raise TypeError(f"state must be a mapping from HistoryTraining.state_dict(), got {type(state).__name__}")
         keys = {"n_rounds", "n_trainings", "n_steps", "last_loss", "generator", "theta0", "buffer", "optimizer"}
@@ -727,14 +745,18 @@ class HistoryTraining:
                 probe_optimizer.load_state_dict(state["optimizer"])
             except (ValueError, KeyError, TypeError, RuntimeError) as err:
                 raise ValueError(f"state['optimizer'] is not an Adam state of this model: {err}") from err
-        # Checked: apply.
-        self.buffer = probe
-        if self._optimizer is not None:
-            self._optimizer.load_state_dict(state["optimizer"])
-        self.generator.set_state(generator.clone())
-        self.theta0 = [t.detach().clone().to(b.device) for t, b in zip(theta0, self.theta0, strict=True)]
-        self.n_rounds, self.n_trainings, self.n_steps = (counters[k] for k in ("n_rounds", "n_trainings", "n_steps"))
-        self.last_loss = last_loss
+        def apply() -> None:  # checked: apply
+            self.buffer = probe
+            if self._optimizer is not None:
+                self._optimizer.load_state_dict(state["optimizer"])
+            self.generator.set_state(generator.clone())
+            self.theta0 = [t.detach().clone().to(b.device) for t, b in zip(theta0, self.theta0, strict=True)]
+            self.n_rounds, self.n_trainings, self.n_steps = (counters[k]
+                                                             for k in ("n_rounds", "n_trainings", "n_steps"))
+            self.last_loss = last_loss
+
+        return apply
+
 
     def __repr__(self) -> str:
         return (f"HistoryTraining(steps={self.steps}, batch_size={self.batch_size}, train_every={self.train_every}, "

@@ -7,7 +7,7 @@ Run on demand (never a timed test), from the repository root:
     PYTHONPATH=. nice -n 10 python benchmarks/neuralucb_training.py --quick    # smoke check, ~2 min, writes nothing
     PYTHONPATH=. nice -n 10 python benchmarks/neuralucb_training.py --part petshop
 
-Synthetic part: the paper's problems (``bandits_lib.synthetic.SyntheticBandit``, d = 20,
+Synthetic part: the paper's problems (``bandits_lib.envs.synthetic.SyntheticBandit``, d = 20,
 K = 4, T = 3,000, noise sd 0.1, contexts on the unit sphere), h(x) = cos(3 a^T x) and
 h(x) = 10 (a^T x)^2, network Linear(20, 100)-ReLU-Linear(100, 1), lambda = 1e-3, nu = 1
 (the library's ``alpha = sqrt(lambda * nu)`` with the diagonal confidence starting at
@@ -110,20 +110,20 @@ REFERENCE = "reference (authors' code)"
 # ---------------------------------------------------------------------------- one run
 def make_agent(setting: dict, seed: int, backend: str = "numba", feature_dim: int = D):
     """The agent of ``setting`` (kind "reference", "online" or "history"; optional "agent" keyword overrides)."""
-    from bandits_lib.reference_neuralucb import ReferenceNeuralUCBDiag
-    from bandits_lib.training_prototype import HistoryNeuralUCBAgent
+    from bandits_lib import NeuralUCBAgent
+    from bandits_lib.reference import ReferenceNeuralUCBDiag
 
     if setting["kind"] == "reference":
         return ReferenceNeuralUCBDiag(feature_dim, width=WIDTH, lambda_=LAMBDA, nu=NU, seed=seed, backend=backend)
     keywords = {"hidden_dims": (WIDTH,), "lambda_": LAMBDA, "alpha": math.sqrt(LAMBDA * NU), "lr": 1e-3,
                 "confidence": "diagonal", "jacobian": "analytic", **setting.get("agent", {})}
-    return HistoryNeuralUCBAgent(feature_dim, seed=seed, training=setting["kind"],
+    return NeuralUCBAgent(feature_dim, seed=seed, training=setting["kind"],
                                  training_options=setting.get("options"), **keywords)
 
 
 def make_environment(problem: str, T: int, seed: int):
-    from bandits_lib.environments import PetShopEnvironment
-    from bandits_lib.synthetic import SyntheticBandit
+    from bandits_lib import PetShopEnvironment
+    from bandits_lib.envs.synthetic import SyntheticBandit
 
     if problem == "petshop":
         return PetShopEnvironment(T, seed=seed, n_products=50)

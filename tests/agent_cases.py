@@ -76,6 +76,16 @@ CASES: dict[str, AgentCase] = {case.name: case for case in (
     AgentCase("neural_full", lambda k, d, s: NeuralUCBAgent(d, (8, 4), confidence="full", seed=s)),
     AgentCase("neural_diagonal", lambda k, d, s: NeuralUCBAgent(d, (8,), confidence="diagonal", lr=1e-2, seed=s)),
     AgentCase("neural_thompson", lambda k, d, s: NeuralUCBAgent(d, (8,), exploration="thompson", seed=s)),
+    # Trained on the history (the NeuralUCB paper's way): a small buffer that grows during the runs.
+    AgentCase("neural_full_history", lambda k, d, s: NeuralUCBAgent(
+        d, (8, 4), confidence="full", seed=s, training="history",
+        training_options={"steps": 3, "batch_size": 8, "train_every": 7, "dense_until": 10, "lr": 0.05,
+                          "capacity": 4})),
+    AgentCase("last_layer_history", lambda k, d, s: LastLayerNeuralUCBAgent(
+        d, (8,), embedding_dim=4, seed=s, training="history",
+        training_options={"steps": 2, "optimizer": "adam", "lr": 1e-2, "capacity": 8})),
+    AgentCase("hybrid_history", lambda k, d, s: NeuralLinUCBAgent(
+        k, d, (8,), embedding_dim=4, seed=s, training="history", training_options={"steps": 2, "capacity": 8})),
     AgentCase("last_layer", lambda k, d, s: LastLayerNeuralUCBAgent(d, (8,), embedding_dim=4, lr=1e-2, seed=s)),
     AgentCase("hybrid", lambda k, d, s: NeuralLinUCBAgent(k, d, (8,), embedding_dim=4, lr=1e-2, seed=s)),
     AgentCase("neural_ts", lambda k, d, s: NeuralTSAgent(d, (8,), nu=0.5, seed=s)),

@@ -21,7 +21,7 @@ PACKAGE = Path(bandits_lib.__file__).parent
 #: Bottom (0) to top: a module imports from its layer or a lower one.
 LAYERS = {
     0: {"config", "_validation", "params", "checkpoint", "_kernels", "style"},
-    1: {"confidence", "forgetting", "exploration", "networks", "jacobian"},
+    1: {"confidence", "forgetting", "exploration", "networks", "jacobian", "training"},
     2: {"agents", "envs", "data"},
     3: {"experiments", "recommender", "reference", "offpolicy"},
     4: {"playground", "plotting"},

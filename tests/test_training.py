@@ -11,12 +11,12 @@ import torch
 
 from bandits_lib import NeuralUCBAgent
 from bandits_lib.checkpoint import CheckpointError
-from bandits_lib.environments import Environment, play_environment
-from bandits_lib.networks import NeuralBanditModel, NeuralBanditNetwork
-from bandits_lib.reference_neuralucb import ReferenceNeuralUCBDiag
-from bandits_lib.synthetic import SyntheticBandit
+from bandits_lib.envs import Environment
+from bandits_lib.experiments import play
+from bandits_lib.networks import EmbeddingNetwork, NeuralBanditNetwork
+from bandits_lib.reference import ReferenceNeuralUCBDiag
+from bandits_lib.envs.synthetic import SyntheticBandit
 from bandits_lib.training import HistoryBuffer, HistoryTraining, check_training_options, make_training
-from bandits_lib.training_prototype import HistoryNeuralUCBAgent
 
 D = 5
 
@@ -108,7 +108,7 @@ def test_analytic_gradient_matches_autograd_on_a_wider_network():
 
 
 def test_gradient_auto_uses_autograd_for_a_custom_prediction():
-    net = NeuralBanditModel(D, (8,), embedding_dim=4, seed=0)  # analytic applies (default prediction) ...
+    net = EmbeddingNetwork(D, (8,), embedding_dim=4, seed=0)  # analytic applies (default prediction) ...
     training, X, R = filled(net, regularization=0.0)
     heads = torch.randn(3, 4, generator=torch.Generator().manual_seed(0))
 
@@ -288,13 +288,13 @@ def test_observe_with_bad_input_changes_no_state():
     X, R = observations(3)
     for x, r in zip(X, R, strict=True):
         training.observe(net, x, float(r))
-    before, weights = copy.deepcopy(training.state_dict()), snapshot(net)
+    before, weights = copy.deepcopy(training.state_dict()["attributes"]), snapshot(net)
     for args in ((torch.full((D,), float("nan")), 1.0), (torch.ones(D), float("nan")), (torch.ones(D + 1), 1.0)):
         with pytest.raises(ValueError):
             training.observe(net, *args)
     with pytest.raises(ValueError, match="built for a model with"):
         training.observe(NeuralBanditNetwork(D, (5,), seed=0), torch.ones(D), 1.0)
-    after = training.state_dict()
+    after = training.state_dict()["attributes"]
     assert after["n_rounds"] == before["n_rounds"] and torch.equal(after["generator"], before["generator"])
     assert torch.equal(after["buffer"]["features"], before["buffer"]["features"]) and same(snapshot(net), weights)
     with pytest.raises(ValueError, match="history is empty"):
@@ -317,9 +317,9 @@ def test_training_options_are_checked_by_name():
 
 def test_agent_constructor_rejects_bad_training_before_building_anything():
     with pytest.raises(ValueError, match="training must be one of"):
-        HistoryNeuralUCBAgent(D, (4,), training="offline")
+        NeuralUCBAgent(D, (4,), training="offline")
     with pytest.raises(ValueError, match="training_options: lr must be > 0"):
-        HistoryNeuralUCBAgent(D, (4,), training="history", training_options={"lr": 0.0})
+        NeuralUCBAgent(D, (4,), training="history", training_options={"lr": 0.0})
 
 
 # ---------------------------------------------------------------------------- agents
@@ -338,19 +338,19 @@ def test_online_schedule_is_bit_identical_to_todays_agent(confidence):
     environment = SyntheticBandit("cosine", n_rounds=150, feature_dim=D, seed=3)
     kwargs = dict(hidden_dims=(16, 8), lambda_=0.5, alpha=0.3, lr=1e-2, confidence=confidence, jacobian="analytic",
                   seed=4)
-    today, prototype = NeuralUCBAgent(D, **kwargs), HistoryNeuralUCBAgent(D, **kwargs, training="online")
-    assert prototype.trainer is None
+    today, prototype = NeuralUCBAgent(D, **kwargs), NeuralUCBAgent(D, **kwargs, training="online")
+    assert prototype.trainer is None and prototype.get_params()["training"] == "online"
     play_pair(today, prototype, environment, 150)
     assert same(snapshot(today.model), snapshot(prototype.model))
     mine, theirs = prototype.optimizer.state_dict()["state"], today.optimizer.state_dict()["state"]
     assert all(torch.equal(mine[i][k], theirs[i][k]) for i in theirs for k in theirs[i])
     kept = "A_inv" if confidence == "full" else "A_diag"
-    assert torch.equal(getattr(today.confidence, kept), getattr(prototype.confidence, kept))
+    assert torch.equal(getattr(today.confidence_matrix, kept), getattr(prototype.confidence_matrix, kept))
 
 
 def test_history_agent_updates_the_confidence_like_today_and_trains_on_schedule():
     environment = SyntheticBandit("quadratic", n_rounds=30, feature_dim=D, seed=0)
-    agent = HistoryNeuralUCBAgent(D, (8,), confidence="diagonal", seed=0, training="history",
+    agent = NeuralUCBAgent(D, (8,), confidence="diagonal", seed=0, training="history",
                                   training_options={"steps": 3, "batch_size": 4, "train_every": 10})
     today = NeuralUCBAgent(D, (8,), confidence="diagonal", seed=0)
     X = environment.context(0)
@@ -358,9 +358,9 @@ def test_history_agent_updates_the_confidence_like_today_and_trains_on_schedule(
     assert arm == today.predict(X)
     agent.update(arm, X[arm], 1.0)
     today.update(arm, X[arm], 1.0)
-    assert torch.equal(agent.confidence.A_diag, today.confidence.A_diag)  # same bonus bookkeeping
+    assert torch.equal(agent.confidence_matrix.A_diag, today.confidence_matrix.A_diag)  # same bonus bookkeeping
     assert agent.trainer.regularization == agent.lambda_  # the default that matches A_0 = lambda I
-    play_environment(agent, environment)
+    play(agent, environment)
     assert (agent.trainer.n_rounds, agent.trainer.n_trainings, agent.trainer.n_steps) == (31, 4, 12)
 
 
@@ -369,14 +369,14 @@ def test_history_agent_checkpoint_resumes_bit_for_bit(optimizer, tmp_path):
     environment = SyntheticBandit("cosine", n_rounds=120, feature_dim=D, seed=1)
     options = {"steps": 4, "batch_size": 8, "train_every": 3, "optimizer": optimizer,
                "lr": 0.05 if optimizer == "sgd" else 1e-2, "capacity": 16}
-    agent = HistoryNeuralUCBAgent(D, (8,), confidence="diagonal", jacobian="analytic", seed=5, training="history",
+    agent = NeuralUCBAgent(D, (8,), confidence="diagonal", jacobian="analytic", seed=5, training="history",
                                   training_options=options)
     for t in range(50):
         X = environment.context(t)
         arm = agent.predict(X)
         agent.update(arm, X[arm], environment.reward(t, arm))
     path = agent.save(tmp_path / "agent.pt")
-    twin = HistoryNeuralUCBAgent.load(path)
+    twin = NeuralUCBAgent.load(path)
     assert twin.trainer.buffer.capacity == agent.trainer.buffer.capacity == 64
     for t in range(50, 120):
         X = environment.context(t)
@@ -389,12 +389,11 @@ def test_history_agent_checkpoint_resumes_bit_for_bit(optimizer, tmp_path):
     assert torch.equal(agent.trainer.buffer.features, twin.trainer.buffer.features)
 
 
-def test_restoring_into_an_agent_with_another_buffer_capacity_is_refused_whole(tmp_path):
-    # Documented limitation of the attribute-walking checkpoints: tensors are restored in place.
+def test_restoring_into_an_agent_with_another_buffer_capacity_works(tmp_path):
+    """The schedule's state carries its buffer trimmed to size: it loads whatever the capacity there."""
     environment = SyntheticBandit("cosine", n_rounds=40, feature_dim=D, seed=1)
     options = {"steps": 1, "batch_size": 4, "capacity": 4}
-    early = HistoryNeuralUCBAgent(D, (8,), confidence="diagonal", seed=5, training="history",
-                                  training_options=options)
+    early = NeuralUCBAgent(D, (8,), confidence="diagonal", seed=5, training="history", training_options=options)
     late = copy.deepcopy(early)
     for agent, steps in ((early, 3), (late, 20)):
         for t in range(steps):
@@ -402,14 +401,25 @@ def test_restoring_into_an_agent_with_another_buffer_capacity_is_refused_whole(t
             arm = agent.predict(X)
             agent.update(arm, X[arm], environment.reward(t, arm))
     path = early.save(tmp_path / "early.pt")
-    before = snapshot(late.model), late.trainer.buffer.state_dict(), late.t
-    with pytest.raises(CheckpointError, match="shape"):
-        late.restore(path)
-    assert same(snapshot(late.model), before[0]) and late.t == before[2]
-    assert torch.equal(late.trainer.buffer.features, before[1]["features"])
-    # The schedule's own state_dict carries any size.
-    late.trainer.load_state_dict(early.trainer.state_dict())
-    assert len(late.trainer.buffer) == 3
+    late.restore(path)
+    assert len(late.trainer.buffer) == 3 and late.t == 3 and same(snapshot(late.model), snapshot(early.model))
+    assert torch.equal(late.trainer.buffer.features, early.trainer.buffer.features)
+
+
+def test_a_bad_schedule_state_is_refused_whole(tmp_path):
+    environment = SyntheticBandit("cosine", n_rounds=10, feature_dim=D, seed=1)
+    agent = NeuralUCBAgent(D, (8,), confidence="diagonal", seed=5, training="history",
+                           training_options={"steps": 1, "batch_size": 4})
+    for t in range(5):
+        X = environment.context(t)
+        arm = agent.predict(X)
+        agent.update(arm, X[arm], environment.reward(t, arm))
+    state = agent.state_dict()
+    state["attributes"]["trainer"]["attributes"]["buffer"]["rewards"][2] = float("nan")
+    before = snapshot(agent.model), agent.t, len(agent.trainer.buffer)
+    with pytest.raises(CheckpointError, match="trainer.*finite"):
+        agent.load_state_dict(state)
+    assert same(snapshot(agent.model), before[0]) and agent.t == before[1]
 
 
 # ---------------------------------------------------------------------------- the paper's synthetic problems
@@ -477,8 +487,9 @@ def test_reference_agent_bonus_and_mean_match_the_library_agent_with_the_same_we
         agent.update(arm, X[arm], 0.0)  # only U / diag(A) move: compare the next bonus before training matters
     reference.model.load_state_dict(library.model.state_dict())
     X = environment.context(1)
-    mean_r, bonus_r = reference.ucb_components(X)
-    mean_l, bonus_l = library.ucb_components(X)
+    mean_r, bonus_r = reference.score(X)  # the reference's width is its whole bonus (alpha = 1)
+    mean_l, width_l = library.score(X)
+    bonus_l = library.alpha * width_l
     torch.testing.assert_close(mean_r, mean_l, rtol=0, atol=2e-7)
     torch.testing.assert_close(bonus_r, bonus_l, rtol=1e-5, atol=2e-7)
     # and the bonus is sqrt(sum lambda nu g^2 / U) with U = lambda + g_chosen^2
@@ -492,7 +503,7 @@ def test_reference_agent_bonus_and_mean_match_the_library_agent_with_the_same_we
 def test_reference_agent_stores_and_trains_only_on_training_rounds():
     environment = SyntheticBandit("cosine", n_rounds=12, feature_dim=D, seed=0)
     agent = ReferenceNeuralUCBDiag(D, width=8, max_steps=7, dense_until=3, train_every=4, seed=0, backend="torch")
-    play_environment(agent, environment)
+    play(agent, environment)
     trained = [t for t in range(12) if t < 3 or t % 4 == 0]  # 0, 1, 2, 4, 8
     assert len(agent.history) == len(trained)
     assert torch.equal(agent.history.features[3], environment.context(4)[agent.history.arms[3]])
@@ -533,7 +544,7 @@ def test_reference_agent_rejects_bad_arguments(kwargs, match):
 
 
 def test_analytic_gradient_covers_the_last_layer_model():
-    net = NeuralBanditModel(D, (12, 6), embedding_dim=4, seed=1)
+    net = EmbeddingNetwork(D, (12, 6), embedding_dim=4, seed=1)
     training, _, _ = filled(net, regularization=0.2, gradient="analytic")
     twin = HistoryTraining(net, regularization=0.2, gradient="autograd")
     twin.buffer.load_state_dict(training.buffer.state_dict())

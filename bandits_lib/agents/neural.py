@@ -48,6 +48,7 @@ from ..jacobian import (
     mlp_forward,
     unit_output_grad,
 )
+from ..training import check_training_options, make_training
 from ..networks import (
     EmbeddingNetwork,
     NeuralBanditNetwork,
@@ -61,26 +62,39 @@ from .base import BanditAgent
 
 
 class _NeuralAgent(BanditAgent):
-    """Shared set-up of the neural agents: hyperparameter checks and the Adam step."""
+    """Shared set-up of the neural agents: hyperparameter checks, and training in one place.
+
+    ``training="online"`` takes one Adam step on the played arm's squared error per round
+    (:meth:`_step`); ``training="history"`` hands every observation to a
+    :class:`~bandits_lib.training.HistoryTraining` (``self.trainer``), which stores it and,
+    on its training rounds, fits the network on the whole history as the NeuralUCB paper
+    does (options in ``training_options``; see :mod:`bandits_lib.training`).
+    """
 
     model: nn.Module
     scores_rows = True
 
     def __init__(self, feature_dim: int, hidden_dims: Sequence[int], lambda_: float, alpha: float, lr: float,
-                 exploration: str | ExplorationRule, seed: int | None, device: torch.device | str) -> None:
+                 exploration: str | ExplorationRule, seed: int | None, device: torch.device | str,
+                 training: str = "online", training_options: Mapping[str, Any] | None = None) -> None:
         self.hidden_dims = check_hidden_dims("hidden_dims", hidden_dims)
         self.lambda_ = check_float("lambda_", lambda_, strictly_positive=True)
         self.alpha = check_float("alpha", alpha, minimum=0.0)
         self.lr = check_float("lr", lr, strictly_positive=True)
         self.seed = None if seed is None else check_int("seed", seed, minimum=0)
+        self.training_options = check_training_options(training, training_options) or None
+        self.training = training
         super().__init__(feature_dim, device)
         self.exploration = exploration
         self._use_exploration(exploration, self.seed)
 
-    def _init_optimizer(self) -> None:
+    def _init_training(self) -> None:
+        """Once the network exists: its Adam optimiser (online) or its history schedule (theta_0 = now)."""
         self.model.to(self.device)
         # The fused kernel updates all parameter tensors in one call (same Adam maths).
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=self.lr, fused=True)
+        self.trainer = make_training(self.training, self.model, self.training_options, regularization=self.lambda_,
+                                     seed=self.seed)
 
     def _step(self, flat_gradient: torch.Tensor, scale: float = 1.0) -> None:
         """One Adam step on the gradient ``scale * flat_gradient`` (shape (p,), ``parameters()`` order)."""
@@ -130,6 +144,14 @@ class NeuralUCBAgent(_NeuralAgent):
     device : str or torch.device, default "cpu"
     confidence_dtype : torch.dtype, optional
         Precision of :math:`A^{-1}` (default float64) or of diag(A) (default float32).
+    training : {"online", "history"}, default "online"
+        ``"online"``: one Adam step (``lr``) on the played arm's squared error per round.
+        ``"history"``: the paper's training, gradient steps on the whole stored history
+        (:class:`~bandits_lib.training.HistoryTraining`; ``lr`` is then unused).
+    training_options : dict, optional
+        Options of the ``"history"`` schedule (``steps``, ``batch_size``, ``train_every``,
+        ``dense_until``, ``lr``, ``optimizer``, ``regularization`` (default ``lambda_``),
+        ``anchor``, ``penalty``, ...; :data:`~bandits_lib.training.HISTORY_OPTIONS`).
 
     Attributes
     ----------
@@ -138,6 +160,8 @@ class NeuralUCBAgent(_NeuralAgent):
         Number of network parameters (9,601 for d = 9 and (128, 64)).
     confidence_matrix : FullConfidence or DiagonalConfidence
         What is kept of :math:`A`.
+    trainer : HistoryTraining or None
+        The history schedule (``None`` online).
 
     Examples
     --------
@@ -161,13 +185,16 @@ class NeuralUCBAgent(_NeuralAgent):
         seed: int | None = None,
         device: torch.device | str = "cpu",
         confidence_dtype: torch.dtype | None = None,
+        training: str = "online",
+        training_options: Mapping[str, Any] | None = None,
     ) -> None:
         self.confidence = check_choice("confidence", confidence, tuple(CONFIDENCE_MODES))
         self.jacobian = check_choice("jacobian", jacobian, JACOBIAN_MODES)
         self.confidence_dtype = confidence_dtype
-        super().__init__(feature_dim, hidden_dims, lambda_, alpha, lr, exploration, seed, device)
+        super().__init__(feature_dim, hidden_dims, lambda_, alpha, lr, exploration, seed, device, training,
+                         training_options)
         self.model = NeuralBanditNetwork(self.feature_dim, self.hidden_dims, seed=self.seed)
-        self._init_optimizer()
+        self._init_training()
         self.p = count_parameters(self.model)
         self.confidence_matrix = self._new_confidence_matrix()
 
@@ -196,7 +223,10 @@ class NeuralUCBAgent(_NeuralAgent):
         row = groups.group_of[arm]
         gradient = J[row]
         self.confidence_matrix.update(gradient, None if solved is None else solved[row])
-        self._step(gradient, 2.0 * (outputs.tolist()[row] - reward))
+        if self.trainer is None:
+            self._step(gradient, 2.0 * (outputs.tolist()[row] - reward))
+        else:
+            self.trainer.observe(self.model, x, reward, arm)
 
 
 class LastLayerNeuralUCBAgent(_NeuralAgent):
@@ -215,7 +245,7 @@ class LastLayerNeuralUCBAgent(_NeuralAgent):
     feature_dim : int
     hidden_dims : sequence of int, default (128, 64)
     embedding_dim : int, default 64
-    lambda_, alpha, lr, exploration, seed, device
+    lambda_, alpha, lr, exploration, seed, device, training, training_options
         As for :class:`NeuralUCBAgent`.
 
     Attributes
@@ -235,11 +265,14 @@ class LastLayerNeuralUCBAgent(_NeuralAgent):
         exploration: str | ExplorationRule = "ucb",
         seed: int | None = None,
         device: torch.device | str = "cpu",
+        training: str = "online",
+        training_options: Mapping[str, Any] | None = None,
     ) -> None:
         self.embedding_dim = check_int("embedding_dim", embedding_dim, minimum=1)
-        super().__init__(feature_dim, hidden_dims, lambda_, alpha, lr, exploration, seed, device)
+        super().__init__(feature_dim, hidden_dims, lambda_, alpha, lr, exploration, seed, device, training,
+                         training_options)
         self.model = EmbeddingNetwork(self.feature_dim, self.hidden_dims, self.embedding_dim, seed=self.seed)
-        self._init_optimizer()
+        self._init_training()
         self.confidence_matrix = FullConfidence(self.embedding_dim, self.lambda_, device=self.device)
 
     def _score_rows(self, features, info: Mapping[str, Any]) -> tuple[torch.Tensor, torch.Tensor, Any]:
@@ -255,6 +288,9 @@ class LastLayerNeuralUCBAgent(_NeuralAgent):
         groups, activations, pre_activations, Z, solved = cache
         row = groups.group_of[arm]
         self.confidence_matrix.update(Z[row], None if solved is None else solved[row])
+        if self.trainer is not None:
+            self.trainer.observe(self.model, x, reward, arm)
+            return
         # The backward pass of every distinct row costs the same few operations as one row's.
         output = activations[-1]
         J = mlp_backward(self.model, activations, pre_activations, unit_output_grad(output))
@@ -276,7 +312,7 @@ class NeuralLinUCBAgent(_NeuralAgent):
     feature_dim : int
     hidden_dims : sequence of int, default (128, 64)
     embedding_dim : int, default 32
-    lambda_, alpha, lr, exploration, seed, device
+    lambda_, alpha, lr, exploration, seed, device, training, training_options
         As for :class:`NeuralUCBAgent`.
 
     Attributes
@@ -301,13 +337,16 @@ class NeuralLinUCBAgent(_NeuralAgent):
         exploration: str | ExplorationRule = "ucb",
         seed: int | None = None,
         device: torch.device | str = "cpu",
+        training: str = "online",
+        training_options: Mapping[str, Any] | None = None,
     ) -> None:
         n_arms = check_int("n_arms", n_arms, minimum=1)
         self.embedding_dim = check_int("embedding_dim", embedding_dim, minimum=1)
-        super().__init__(feature_dim, hidden_dims, lambda_, alpha, lr, exploration, seed, device)
+        super().__init__(feature_dim, hidden_dims, lambda_, alpha, lr, exploration, seed, device, training,
+                         training_options)
         self.n_arms = n_arms
         self.model = make_mlp(self.feature_dim, self.hidden_dims, self.embedding_dim, seeded_generator(self.seed))
-        self._init_optimizer()
+        self._init_training()
         self.ridge = DisjointRidge(n_arms, self.embedding_dim, self.lambda_, device=self.device)
 
     def _score(self, features, info: Mapping[str, Any]) -> tuple[torch.Tensor, torch.Tensor, Any]:
@@ -323,10 +362,17 @@ class NeuralLinUCBAgent(_NeuralAgent):
         row = groups.group_of[arm]
         z = activations[-1][row]
         self.ridge.update(arm, z, reward)
+        if self.trainer is not None:
+            self.trainer.observe(self.model, x, reward, arm, predict=self._history_predict)
+            return
         theta = self.ridge.theta[arm].to(z.dtype)
         # Gradients of theta . phi(x) for every distinct row (same operations as for one row).
         J = mlp_backward(self.model, activations, pre_activations, theta)
         self._step(J[row], 2.0 * (float(torch.dot(z, theta)) - reward))
+
+    def _history_predict(self, model: nn.Module, X: torch.Tensor, arms: torch.Tensor) -> torch.Tensor:
+        r"""The hybrid's prediction of each stored observation: :math:`\hat\theta_{a}^\top \phi(x)`, shape (B,)."""
+        return (model(X) * self.ridge.theta[arms].to(X.dtype)).sum(dim=1)
 
 
 class NeuralTSAgent(NeuralUCBAgent):
@@ -345,13 +391,14 @@ class NeuralTSAgent(NeuralUCBAgent):
     with ridge :math:`m\lambda` and :math:`\alpha = \nu\sqrt\lambda`, deciding by
     :class:`~bandits_lib.exploration.ThompsonSampling` instead of UCB. Two
     simplifications, the same as the book's NeuralUCB: one Adam step on the played arm's
-    squared error per round (the paper runs gradient descent on the whole history), and
+    squared error per round by default (``training="history"`` trains on the whole history, as
+    the paper does), and
     :math:`U` is updated with the gradient at decision time :math:`\theta_{t-1}` (the paper
     writes :math:`\theta_t`; the authors' code does the same as here).
 
     Parameters
     ----------
-    feature_dim, hidden_dims, lr, confidence, jacobian, device
+    feature_dim, hidden_dims, lr, confidence, jacobian, device, training, training_options
         As for :class:`NeuralUCBAgent` (``confidence`` "full" keeps :math:`U^{-1}`
         exactly, "diagonal" keeps :math:`\operatorname{diag}(U)`).
     lambda_ : float, default 1.0
@@ -392,13 +439,15 @@ class NeuralTSAgent(NeuralUCBAgent):
         jacobian: str = "analytic",
         seed: int | None = None,
         device: torch.device | str = "cpu",
+        training: str = "online",
+        training_options: Mapping[str, Any] | None = None,
     ) -> None:
         lambda_ = check_float("lambda_", lambda_, strictly_positive=True)
         self.nu = check_float("nu", nu, minimum=0.0)
         self.width = check_float("width", width, strictly_positive=True)
         super().__init__(feature_dim, hidden_dims, lambda_=self.width * lambda_, alpha=self.nu * math.sqrt(lambda_),
                          lr=lr, confidence=confidence, jacobian=jacobian, exploration="thompson", seed=seed,
-                         device=device)
+                         device=device, training=training, training_options=training_options)
         self.lambda_ = lambda_  # the paper's lambda; the confidence matrix holds m * lambda
 
 
@@ -417,7 +466,8 @@ class ForgettingNeuralUCBAgent(NeuralUCBAgent):
 
     Parameters
     ----------
-    feature_dim, hidden_dims, lambda_, alpha, lr, confidence, jacobian, exploration, seed, device
+    feature_dim, hidden_dims, lambda_, alpha, lr, confidence, jacobian, exploration, seed, device, training,
+    training_options
         As for :class:`NeuralUCBAgent`.
     discount : float, default 0.999
         :math:`\gamma \in (0, 1]`.
@@ -447,11 +497,14 @@ class ForgettingNeuralUCBAgent(NeuralUCBAgent):
         exploration: str | ExplorationRule = "ucb",
         seed: int | None = None,
         device: torch.device | str = "cpu",
+        training: str = "online",
+        training_options: Mapping[str, Any] | None = None,
     ) -> None:
         self.discount = check_discount("discount", discount)
         self.reset_every = None if reset_every is None else check_int("reset_every", reset_every, minimum=1)
         super().__init__(feature_dim, hidden_dims, lambda_=lambda_, alpha=alpha, lr=lr, confidence=confidence,
-                         jacobian=jacobian, exploration=exploration, seed=seed, device=device)
+                         jacobian=jacobian, exploration=exploration, seed=seed, device=device, training=training,
+                         training_options=training_options)
         self.n_resets = 0
 
     def _new_confidence_matrix(self) -> Any:
@@ -476,7 +529,7 @@ class DiagonalNeuralUCBAgent(NeuralUCBAgent):
 
     Parameters
     ----------
-    feature_dim, hidden_dims, lambda_, alpha, lr, exploration, seed, device
+    feature_dim, hidden_dims, lambda_, alpha, lr, exploration, seed, device, training, training_options
         As for :class:`NeuralUCBAgent`.
 
     Examples
@@ -502,9 +555,12 @@ class DiagonalNeuralUCBAgent(NeuralUCBAgent):
         exploration: str | ExplorationRule = "ucb",
         seed: int | None = None,
         device: torch.device | str = "cpu",
+        training: str = "online",
+        training_options: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__(feature_dim, hidden_dims, lambda_=lambda_, alpha=alpha, lr=lr, confidence="diagonal",
-                         jacobian="analytic", exploration=exploration, seed=seed, device=device)
+                         jacobian="analytic", exploration=exploration, seed=seed, device=device, training=training,
+                         training_options=training_options)
 
     def _score(self, features, info: Mapping[str, Any]) -> tuple[torch.Tensor, torch.Tensor, Any]:
         outputs, squared = [], []
@@ -519,7 +575,10 @@ class DiagonalNeuralUCBAgent(NeuralUCBAgent):
     def _learn(self, arm: int, x: torch.Tensor, reward: float, cache: Any) -> None:
         output, J = forward_and_jacobian(self.model, x.unsqueeze(0))
         self.confidence_matrix.update(J[0])
-        self._step(2.0 * (output[0] - reward) * J[0])
+        if self.trainer is None:
+            self._step(2.0 * (output[0] - reward) * J[0])
+        else:
+            self.trainer.observe(self.model, x, reward, arm)
 
 
 __all__ = ["NeuralUCBAgent", "LastLayerNeuralUCBAgent", "NeuralLinUCBAgent", "NeuralTSAgent",

@@ -30,7 +30,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ._validation import check_choice, check_float, check_int
+from .._validation import check_choice, check_float, check_int
 
 #: Reward functions: the paper's h1, h2, h3.
 FUNCTIONS = ("quadratic", "quadratic_form", "cosine")
@@ -139,6 +139,10 @@ class SyntheticBandit:
     def context(self, t: int) -> torch.Tensor:
         """Contexts of round ``t``, shape (n_arms, feature_dim), float32 (the same tensor at every call)."""
         return self._contexts[self._check_t(t)]
+
+    def info(self, t: int) -> dict:
+        """``{"expected_rewards"}``: :math:`h(x_{t,a})` of every arm, shape (n_arms,)."""
+        return {"expected_rewards": self.expected[self._check_t(t)]}
 
     def reward(self, t: int, arm: int) -> float:
         """Observed reward :math:`h(x_{t,a}) + \\xi_{t,a}` (fixed at construction)."""
