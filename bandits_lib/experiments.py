@@ -179,6 +179,7 @@ def run_environment_comparison(
     n_jobs: int | None = None,
     torch_threads: int = 1,
     progress: bool = True,
+    timeout: float | None = None,
 ) -> Any:
     """Every agent on every seed's environment, on common random numbers.
 
@@ -202,6 +203,9 @@ def run_environment_comparison(
         Threads per run; one thread makes results independent of ``n_jobs``.
     progress : bool, default True
         Show a progress bar (runs finished).
+    timeout : float, optional
+        Seconds any one run may take before joblib raises ``multiprocessing.TimeoutError``
+        (parallel runs only). Useful on a cluster: see Notes.
 
     Returns
     -------
@@ -233,8 +237,13 @@ def run_environment_comparison(
     Agents and factories travel to the workers by (cloud)pickle, so lambdas work; the
     workers need ``bandits_lib`` installed. Give each worker process one thread
     (``threads_per_worker=1``): a job sets torch's thread count, which is per process.
-    Tested with a local Dask cluster (``tests/test_cluster_backends.py``): identical
-    results to ``n_jobs=1``.
+    Tested with a local Dask cluster of worker processes (``tests/test_cluster_backends.py``):
+    identical results to ``n_jobs=1``, and a worker killed in the middle of a run is
+    retried by the Dask scheduler (up to ``distributed.scheduler.allowed-failures`` deaths
+    per task, 3 by default) with exactly one result per run. Past that limit the task
+    fails with ``KilledWorker``, which joblib's Dask backend (joblib 1.6) does not pass
+    on: the call would wait forever. Pass ``timeout`` to turn that into a
+    ``multiprocessing.TimeoutError`` (tested), or keep ``allowed-failures`` above the failures you expect.
     """
     if not isinstance(agents, Mapping) or len(agents) == 0:
         raise ValueError("agents must be a non-empty mapping of name -> agent or factory")
@@ -258,7 +267,7 @@ def run_environment_comparison(
             results[name, seed] = _job(name, spec, seed, make_environment, fork_at, torch_threads)[2:]
             bar.update(1)
     else:
-        parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
+        parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered", timeout=timeout)
         for name, seed, out, described in parallel(
                 delayed(_job)(name, spec, seed, make_environment, fork_at, torch_threads)
                 for name, spec, seed in jobs):
@@ -323,6 +332,7 @@ def run_comparison(
     n_jobs: int | None = None,
     torch_threads: int = 1,
     progress: bool = True,
+    timeout: float | None = None,
 ) -> pd.DataFrame:
     """Every agent on every seed's pet shop, on common random numbers.
 
@@ -342,7 +352,7 @@ def run_comparison(
     simulator_seed : int, optional
         Keep one world for every seed (only the agents' seeds vary), e.g. 42 to
         replay the draft's own sequence of users and clicks.
-    n_jobs, torch_threads, progress
+    n_jobs, torch_threads, progress, timeout
         As for :func:`run_environment_comparison` (which this calls with
         :class:`~bandits_lib.envs.PetShopEnvironment`).
 
@@ -355,7 +365,7 @@ def run_comparison(
         holds the wall time of every run.
     """
     worlds = _pet_shop_worlds(n_interactions, market_shock_at, n_products, n_users, simulator_seed, fork=False)
-    df = run_environment_comparison(agents, worlds, seeds, None, n_jobs, torch_threads, progress)
+    df = run_environment_comparison(agents, worlds, seeds, None, n_jobs, torch_threads, progress, timeout)
     df.attrs["market_shock_at"] = market_shock_at
     return df
 
@@ -371,6 +381,7 @@ def run_shock_experiment(
     n_jobs: int | None = None,
     torch_threads: int = 1,
     progress: bool = True,
+    timeout: float | None = None,
 ) -> dict[str, pd.DataFrame]:
     """The stationary world and the market shock, on the same users, clicks and seeds.
 
@@ -385,7 +396,8 @@ def run_shock_experiment(
     if market_shock_at is None:
         raise ValueError("market_shock_at must be an integer step for a shock experiment, got None")
     worlds = _pet_shop_worlds(n_interactions, market_shock_at, n_products, n_users, simulator_seed, fork=True)
-    return run_environment_comparison(agents, worlds, seeds, market_shock_at, n_jobs, torch_threads, progress)
+    return run_environment_comparison(agents, worlds, seeds, market_shock_at, n_jobs, torch_threads, progress,
+                                      timeout)
 
 
 def _pet_shop_worlds(n_interactions: int, market_shock_at: int | None, n_products: int, n_users: int,

@@ -16,10 +16,8 @@ that starts a new process when its worker dies, and a scheduler in this process.
 * past ``allowed-failures`` the scheduler gives up: the task errs with
   ``distributed.KilledWorker``, which ``client.submit(...).result()`` raises. joblib 1.6.0's Dask
   backend does *not* pass that error on: it calls joblib back only for tasks that succeeded, so
-  ``Parallel`` (hence ``run_comparison``, which sets no timeout) waits forever. Checked by hand,
-  not tested here: with ``allowed-failures`` 0, ``joblib.Parallel(timeout=20)`` over the Dask
-  backend ended in joblib's own ``TimeoutError`` after 20 s, for ``return_as="list"`` and
-  ``"generator_unordered"`` alike. Keep ``allowed-failures`` above the deaths you expect;
+  ``Parallel`` waits forever unless it is given a ``timeout``: ``run_comparison(..., timeout=15)``
+  then raises ``multiprocessing.TimeoutError`` (tested). Keep ``allowed-failures`` above the deaths you expect;
   a job that did exhaust it can be resubmitted (tested with ``client.submit``).
 
 Scaling the same call to real machines (the paragraph of ``chapters/appendix_performance``)::
@@ -54,6 +52,7 @@ from __future__ import annotations
 import contextlib
 import faulthandler
 import logging
+import multiprocessing
 import os
 import signal
 import sys
@@ -303,3 +302,14 @@ def test_past_allowed_failures_the_scheduler_gives_up_and_a_resubmission_succeed
     again["agent"] = again["agent"].astype(str)
     pd.testing.assert_frame_equal(again, expected, check_exact=True)
 
+
+
+def test_past_allowed_failures_a_timeout_turns_the_wait_into_an_error(client, tmp_path):
+    """joblib's Dask backend does not pass KilledWorker on; ``timeout=`` makes the call raise instead of waiting."""
+    client.run_on_scheduler(lambda dask_scheduler: setattr(dask_scheduler, "allowed_failures", 0))
+    try:
+        with joblib.parallel_config(backend="dask"), pytest.raises(multiprocessing.TimeoutError):
+            run_comparison(_recorded(tmp_path, KILLED), HORIZON, seeds=SEEDS, n_jobs=-1, progress=False, timeout=15)
+    finally:
+        client.run_on_scheduler(lambda dask_scheduler: setattr(dask_scheduler, "allowed_failures", ALLOWED_FAILURES))
+    _healthy(client)  # the nanny brought the killed worker back
