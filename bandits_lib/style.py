@@ -327,11 +327,14 @@ def format_table(df, *, units: Mapping[str, str] | None = None, decimals: Mappin
         headers[column] = f"{column} ({unit})" if unit else str(column)
 
     shown = df.rename(columns=headers)
-    styler = shown.style.format({headers[c]: f for c, f in formatters.items()}, na_rep="\u2013")
+    styler = shown.style.format({headers[c]: f for c, f in formatters.items()}, na_rep="\u2013", escape="html")
+    styler = styler.format_index(escape="html", axis=0).format_index(escape="html", axis=1)
     styler = styler.set_table_styles(TABLE_STYLES)
     text_columns = [headers[c] for c in df.columns if c not in formatters]
     if text_columns:
-        styler = styler.set_properties(subset=text_columns, **{"text-align": "left", "white-space": "normal"})
+        # !important: the cell-id rule would lose to TABLE_STYLES' "#T td" (more specific) and never wrap.
+        styler = styler.set_properties(subset=text_columns, **{"text-align": "left !important",
+                                                               "white-space": "normal !important"})
     if index is None:
         index = not (isinstance(df.index, pd.RangeIndex) and df.index.start == 0 and df.index.step == 1)
     if not index:

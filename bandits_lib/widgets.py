@@ -5,8 +5,8 @@ whose runs come from :mod:`bandits_lib.playground`:
 
 * :func:`regret_explorer_figure` reruns a short simulation for one agent and one
   setting (agent, :math:`\alpha`, :math:`\lambda`, learning rate, horizon, seed,
-  market shock on or off) and draws its cumulative regret and moving-average CTR next
-  to a reference run at the default setting, and the oracle's CTR;
+  market shock on or off) and draws its cumulative regret and moving-average CTR
+  (stacked) with a reference run at the default setting, and the oracle's CTR;
   :func:`regret_explorer` puts controls on it.
 * :func:`bonus_explorer_figure` trains an agent for a number of steps and draws, for
   one user, each product's UCB score split into exploitation and exploration bonus,
@@ -17,7 +17,17 @@ An explorer displays as the live widget in Jupyter. On a built book page, which 
 kernel behind the controls, the controls are hidden (by a style rule that only matches
 the book's output containers) and the figure at the values given is shown with a note,
 so a page never shows a slider that does nothing; renderers without widget support get
-the figure as a PNG. Runs are cached, so going back to a setting already seen is instant.
+the figure as a PNG. The figure is an ``<img>`` one content column wide whose alt text
+says what it shows (the figure function's ``alt_text``). Runs are cached, so going back
+to a setting already seen is instant.
+
+On a book page, give the explorer's figure a number and a caption with the code cell's
+metadata (myst-nb wraps the cell's output in a figure)::
+
+    "metadata": {"mystnb": {"figure": {"name": "fig-ch-explorer",
+                                       "caption": "What is plotted, at which settings."}}}
+
+and refer to it with ``{numref}`fig-ch-explorer```.
 
 Examples
 --------
@@ -53,6 +63,7 @@ from .playground import (
     training_checkpoints,
 )
 from .plotting import bonus_explorer_figure, regret_explorer_figure
+from .style import DPI
 
 #: What the (disabled) learning-rate slider shows for an agent without a network.
 _LR_PLACEHOLDER = 1e-3
@@ -71,10 +82,29 @@ _STATIC_NOTE = ("<em>The figure at the settings given in the code. Its controls 
                 "open this page as a notebook (launch or download button at the top) to use them.</em>")
 
 
-def _png(figure: Figure) -> bytes:
+#: Pixels per CSS pixel of the explorers' PNGs (sharp on high-density screens, as the
+#: book's other figures: see :func:`bandits_lib.style.use_book_style`).
+_PNG_SCALE = 2
+
+
+def _png(figure: Figure) -> tuple[bytes, int]:
+    """The figure as a PNG at :data:`_PNG_SCALE` x, and its width in CSS pixels (one column)."""
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=96)
-    return buffer.getvalue()
+    figure.savefig(buffer, format="png", dpi=_PNG_SCALE * DPI, bbox_inches="tight", pad_inches=0.05)
+    data = buffer.getvalue()
+    width_px = int.from_bytes(data[16:20], "big")  # the IHDR chunk: width, then height
+    return data, round(width_px / _PNG_SCALE)
+
+
+def _alt_text(figure: Figure) -> str:
+    return str(getattr(figure, "alt_text", "") or "A figure of the explorer at the settings given in the code.")
+
+
+def _img_html(png: bytes, width: int, alt: str) -> str:
+    """An ``<img>`` carrying the figure, its alt text and its CSS width (shrinks on a narrow screen)."""
+    source = base64.b64encode(png).decode("ascii")
+    return (f'<img src="data:image/png;base64,{source}" alt="{html.escape(alt, quote=True)}" width="{width}" '
+            f'style="max-width: 100%; height: auto;">')
 
 
 class Explorer:
@@ -97,9 +127,13 @@ class Explorer:
         The settings of the figure on display.
     figure : matplotlib.figure.Figure
         The figure on display.
+    alt_text : str
+        What the figure shows, in words (its ``alt_text``): the alt text of its image.
     controls : dict of ipywidgets
     widget : ipywidgets.VBox
-        Controls, a status line (rejected values are reported there) and the figure.
+        Controls, a status line (rejected values are reported there), an output area
+        (progress bars) and the figure (an HTML widget holding an ``<img>`` one content
+        column wide, with the alt text).
     """
 
     def __init__(self, figure_function: Callable[..., Figure], check: Callable[..., dict], values: dict,
@@ -110,12 +144,14 @@ class Explorer:
         self.values = check(**values)
         self.controls = controls(widgets, self.values)
         self.status = widgets.HTML(value="")
-        self.output = widgets.Output()
+        self.output = widgets.Output()  # progress bars while a run is recomputed
+        self.picture = widgets.HTML(value="", layout=widgets.Layout(width="100%"))
         boxes = list(self.controls.values())
         rows = [widgets.HBox(boxes[i:i + 3]).add_class("bandits-live-only") for i in range(0, len(boxes), 3)]
         self.status.add_class("bandits-live-only")
         static_note = widgets.HTML(value=_STATIC_NOTE).add_class("bandits-static-only")
-        self.widget = widgets.VBox([widgets.HTML(value=_STATIC_CSS), static_note, *rows, self.status, self.output])
+        self.widget = widgets.VBox([widgets.HTML(value=_STATIC_CSS), static_note, *rows, self.status, self.output,
+                                    self.picture])
         self._syncing = False
         for name, control in self.controls.items():
             control.observe(lambda change, name=name: self._on_change(name, change), names="value")
@@ -142,7 +178,7 @@ class Explorer:
         self.values, self.figure = values, figure
         self.status.value = ""
         self._sync_controls()
-        self._show()
+        self._show(live=True)
         return figure
 
     # ------------------------------------------------------------------ internals
@@ -166,16 +202,17 @@ class Explorer:
             raise failure
         return figure
 
-    def _show(self) -> None:
-        self._png = _png(self.figure)
-        from IPython import get_ipython
-        from IPython.display import Image, display
+    def _show(self, live: bool = False) -> None:
+        """Put the figure on display: an ``<img>`` with the figure's alt text, one column wide.
 
-        if get_ipython() is None:  # no front end to show it in (plain Python, tests)
-            return
-        self.output.clear_output(wait=True)
-        with self.output:
-            display(Image(data=self._png, format="png"))
+        An HTML widget rather than an image output, so that the image carries its alt text
+        and its CSS width on a built page as well as in Jupyter.
+        """
+        self._png, self._width = _png(self.figure)
+        self.alt_text = _alt_text(self.figure)
+        self.picture.value = _img_html(self._png, self._width, self.alt_text)
+        if live:  # the progress bar of the run just drawn has done its job
+            self.output.clear_output()
 
     def _on_change(self, name: str, change: dict) -> None:
         if self._syncing:
@@ -204,11 +241,12 @@ class Explorer:
         finally:
             self._syncing = False
 
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The widget, and for renderers without widgets the figure as a PNG of its CSS width."""
         bundle = dict(self.widget._repr_mimebundle_(include=include, exclude=exclude) or {})
         bundle["image/png"] = base64.b64encode(self._png).decode("ascii")
         bundle["text/plain"] = repr(self)
-        return bundle
+        return bundle, {"image/png": {"width": self._width}}
 
     def __repr__(self) -> str:
         settings = ", ".join(f"{k}={v!r}" for k, v in self.values.items())

@@ -1,8 +1,10 @@
 """The playground: live explorers (callbacks, validation) and the precomputed sweep chart."""
 
 import base64
+import html
 import json
 import math
+import re
 
 import numpy as np
 import pytest
@@ -15,6 +17,7 @@ from bandits_lib.playground import (
     run_sweep,
     training_checkpoints,
 )
+from bandits_lib.style import COLUMN_WIDTH_IN, COLUMN_WIDTH_PX
 from bandits_lib.web import offline_html, plot_sweep
 from bandits_lib.widgets import bonus_explorer, regret_explorer
 
@@ -56,7 +59,8 @@ def test_moving_a_control_reruns_and_redraws(linucb_explorer):
     assert any("\u03bb=10" in label for label in regret_curves(explorer))
     explorer.update(lambda_=DEFAULT_LAMBDA, alpha=DEFAULT_ALPHA)
     assert len(regret_curves(explorer)) == 1  # the default setting is its own reference
-    assert "default setting" in explorer.figure.axes[0].get_title()
+    legend = [text.get_text() for text in explorer.figure.legends[0].get_texts()]
+    assert any("the default setting" in text for text in legend)
 
 
 def test_the_plotted_regret_is_the_agents_regret():
@@ -158,9 +162,28 @@ def test_bonus_explorer_rejects_steps_off_the_checkpoints():
 
 def test_static_renderers_get_the_figure():
     explorer = bonus_explorer(max_steps=20)
-    bundle = explorer._repr_mimebundle_()
+    bundle, metadata = explorer._repr_mimebundle_()
     assert "application/vnd.jupyter.widget-view+json" in bundle
     assert base64.b64decode(bundle["image/png"]).startswith(b"\x89PNG")
+    assert 0.9 * COLUMN_WIDTH_PX <= metadata["image/png"]["width"] <= COLUMN_WIDTH_PX
+
+
+def test_the_figure_fits_the_column_and_has_alt_text():
+    """The image is shown one column wide (a 2x PNG declared at its CSS width) and says what it shows."""
+    explorer = regret_explorer(agent="LinUCB", horizon=HORIZON, alpha=0.5)
+    assert explorer.figure.get_figwidth() == pytest.approx(COLUMN_WIDTH_IN)
+    page = explorer.picture.value
+    width = int(re.search(r'width="(\d+)"', page).group(1))
+    assert 0.9 * COLUMN_WIDTH_PX <= width <= COLUMN_WIDTH_PX  # nothing sticks out, nothing shrinks it
+    png = base64.b64decode(re.search(r"base64,([^\"]+)", page).group(1))
+    assert int.from_bytes(png[16:20], "big") == pytest.approx(2 * width, abs=2)
+    alt = html.unescape(re.search(r'alt="([^"]*)"', page).group(1))
+    assert alt == explorer.alt_text and "cumulative regret" in alt
+    final = {label: y[-1] for label, y in regret_curves(explorer).items()}
+    assert all(f"{value:.1f}" in alt for value in final.values())  # the numbers drawn are the numbers said
+    explorer.update(alpha=2.0)
+    assert explorer.alt_text != alt and "α=2" in explorer.alt_text
+    assert html.escape(explorer.alt_text, quote=True) in explorer.picture.value
 
 
 # ---------------------------------------------------------------------- the sweep
