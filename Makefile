@@ -23,7 +23,7 @@ book: $(BIN)/.installed
 	$(BIN)/jupyter-book build . -W -n --keep-going
 
 test: $(BIN)/.installed
-	BANDITS_SMOKE=1 $(BIN)/python -m pytest bandits_lib tests chapters --doctest-modules --nbval-lax --nbval-current-env -p no:cacheprovider -n 2 --dist loadgroup
+	BANDITS_SMOKE=1 timeout --kill-after=60 1800 $(BIN)/python -m pytest bandits_lib tests chapters --doctest-modules --nbval-lax --nbval-current-env -p no:cacheprovider -n 2 --dist loadgroup
 
 clean:
 	rm -rf _build

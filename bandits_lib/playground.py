@@ -85,13 +85,14 @@ def _hybrid(alpha: float, lambda_: float, lr: float | None, n_arms: int) -> Band
                              alpha=alpha, lr=lr)
 
 
-#: The agents a reader can pick in the playground, by name. Learning rates are the draft's.
+#: The agents a reader can pick in the playground, by name (each named for its confidence matrix and
+#: training). Default learning rates: 1e-3 for the full networks, 1e-4 for the embedding agents.
 AGENT_KINDS: dict[str, AgentKind] = {kind.name: kind for kind in (
     AgentKind("LinUCB", _linucb, None, "disjoint LinUCB, one ridge regression per product"),
-    AgentKind("NeuralUCB full (32, 16)", _neural_full, 1e-3,
+    AgentKind("NeuralUCB (exact, online, 32x16)", _neural_full, 1e-3,
               "NeuralUCB with the exact p x p confidence matrix on a small network (p = 865)"),
-    AgentKind("NeuralUCB diagonal", _neural_diagonal, 1e-3,
-              "NeuralUCB on the draft's [128, 64] network, diagonal confidence matrix"),
+    AgentKind("NeuralUCB (diagonal, online, 128x64)", _neural_diagonal, 1e-3,
+              "NeuralUCB on the chapter's (128, 64) network, diagonal confidence matrix, one Adam step per round"),
     AgentKind("Last-layer NeuralUCB", _last_layer, 1e-4, "confidence matrix over the 64-dim embeddings only"),
     AgentKind("Neural-LinUCB hybrid", _hybrid, 1e-4, "disjoint LinUCB on 32-dim learned embeddings"),
 )}

@@ -323,7 +323,7 @@ def regret_explorer(agent: str = "LinUCB", alpha: float = DEFAULT_ALPHA, lambda_
     oracle's CTR. On a static page it shows that figure at the values given.
 
     Parameters are those of :func:`regret_explorer_figure`; ``agent`` is one of
-    ``"LinUCB"``, ``"NeuralUCB full (32, 16)"``, ``"NeuralUCB diagonal"``,
+    ``"LinUCB"``, ``"NeuralUCB (exact, online, 32x16)"``, ``"NeuralUCB (diagonal, online, 128x64)"``,
     ``"Last-layer NeuralUCB"``, ``"Neural-LinUCB hybrid"``.
 
     Returns

@@ -38,7 +38,8 @@ are counted with ``torch.profiler`` (top-level calls). Steps follow one seeded s
 of users and click uniforms; the click is ``u < true CTR`` of the arm played.
 
 The results go to ``benchmarks/results/benchmarks.json`` (everything, with the machine:
-CPU model, cores, torch and numpy versions, BLAS, date, load average) and
+CPU model name with the family, model and stepping from /proc/cpuinfo, cores, torch and numpy
+versions, BLAS, date, load average) and
 ``benchmarks/results/benchmarks.csv`` (one row per timed case);
 ``chapters/appendix_performance.ipynb`` reads the JSON.
 """
@@ -339,6 +340,37 @@ def _numba_version() -> str | None:
     return numba.__version__
 
 
+#: Fields of the first processor in /proc/cpuinfo that identify it (a virtual machine's
+#: "model name" can be as terse as "AMD EPYC"; family, model and stepping still name the part).
+CPUINFO_FIELDS = {"vendor_id": "vendor", "cpu family": "family", "model": "model", "stepping": "stepping",
+                  "cache size": "cache_size", "cpu MHz": "mhz"}
+
+
+def cpu_identification() -> dict:
+    """Vendor, family, model, stepping, cache size and clock of the first processor in /proc/cpuinfo.
+
+    Also ``hypervisor`` (the ``hypervisor`` flag: a virtual machine) and ``avx512`` (AVX-512
+    foundation present). Empty where /proc/cpuinfo is missing (not Linux).
+    """
+    found: dict = {}
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if not line.strip():
+                    break  # end of the first processor's block
+                key, _, value = line.partition(":")
+                key, value = key.strip(), value.strip()
+                if key in CPUINFO_FIELDS:
+                    found[CPUINFO_FIELDS[key]] = value
+                elif key == "flags":
+                    flags = value.split()
+                    found["hypervisor"] = "hypervisor" in flags
+                    found["avx512"] = "avx512f" in flags
+    except OSError:
+        return {}
+    return found
+
+
 def machine_description() -> dict:
     import numpy as np
     import torch
@@ -362,6 +394,7 @@ def machine_description() -> dict:
         pass
     return {
         "cpu": cpu,
+        "cpu_identification": cpu_identification(),
         "cores": os.cpu_count(),
         "memory_gb": memory_gb,
         "platform": platform.platform(),

@@ -23,7 +23,7 @@ LAYERS = {
     0: {"config", "_validation", "params", "checkpoint", "_kernels", "style"},
     1: {"confidence", "forgetting", "exploration", "networks", "jacobian", "training"},
     2: {"agents", "envs", "data"},
-    3: {"experiments", "recommender", "reference", "offpolicy"},
+    3: {"experiments", "recommender", "reference", "offpolicy", "diagnostics"},
     4: {"playground", "plotting"},
     5: {"web", "widgets"},
 }

@@ -82,7 +82,7 @@ dask = pytest.importorskip("dask", reason="dask is not installed (pinned in requ
 N_WORKERS = 2
 ALLOWED_FAILURES = 1
 _START_TIMEOUT = 60
-_TEST_TIMEOUT = 150
+_TEST_TIMEOUT = 300
 
 HORIZON = 200
 SEEDS = [0, 1, 2]
@@ -110,12 +110,17 @@ class Recorded:
     anywhere (claimed by creating ``<directory>/killed`` exclusively, which every process sees)
     SIGKILLs its own process after ``kill_at`` updates: the worker dies in the middle of the run.
     The agent is otherwise the factory's, so the run's results are those of ``factory``.
+
+    It never kills the process that made it (the test process): joblib runs a call in the
+    caller's process when the cluster offers a single worker thread (for instance while the
+    nanny restarts a killed worker), and that run then fails with an error instead.
     """
 
     def __init__(self, name: str, factory, directory: str, horizon: int,
                  kill_seed: int | None = None, kill_at: int = 0) -> None:
         self.name, self.factory, self.directory, self.horizon = name, factory, directory, horizon
         self.kill_seed, self.kill_at = kill_seed, kill_at
+        self.home = os.getpid()
 
     def __call__(self, seed: int):
         tag = os.path.join(self.directory, f"{self.name}-{seed}-{os.getpid()}-{time.monotonic_ns()}")
@@ -128,6 +133,9 @@ class Recorded:
             update(arm, x, reward)
             done[0] += 1
             if die and done[0] == self.kill_at:
+                if os.getpid() == self.home:
+                    raise RuntimeError("the run meant to kill a cluster worker ran in the test process "
+                                       "(joblib ran the call in-process: the cluster had one worker thread)")
                 os.kill(os.getpid(), signal.SIGKILL)
             if done[0] == self.horizon:
                 Path(tag + ".finish").touch()
@@ -306,6 +314,7 @@ def test_past_allowed_failures_the_scheduler_gives_up_and_a_resubmission_succeed
 
 def test_past_allowed_failures_a_timeout_turns_the_wait_into_an_error(client, tmp_path):
     """joblib's Dask backend does not pass KilledWorker on; ``timeout=`` makes the call raise instead of waiting."""
+    _healthy(client)  # both workers up: with one, joblib would run the call in this process
     client.run_on_scheduler(lambda dask_scheduler: setattr(dask_scheduler, "allowed_failures", 0))
     try:
         with joblib.parallel_config(backend="dask"), pytest.raises(multiprocessing.TimeoutError):

@@ -9,6 +9,7 @@
     '.bd-article mjx-container[display="true"]',
     ".bd-article .pst-scrollable-table-container",
     ".bd-article .cell_output .output.text_html",
+    ".bd-article figure > .output.text_html",
   ].join(", ");
 
   function mark(box) {
