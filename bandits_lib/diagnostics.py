@@ -45,7 +45,7 @@ from ._validation import check_int
 from .agents.base import BanditAgent
 from .config import SMOKE
 from .envs.base import Environment
-from .experiments import AgentSpec, make_agent, play
+from .experiments import AgentSpec, _check_run_inputs, make_agent, play
 from .exploration import ExplorationRule, make_rule
 from .params import parameter_names
 
@@ -305,20 +305,7 @@ def run_decisions(agents: Mapping[str, AgentSpec], make_environment: Callable[[i
         :func:`classify`; ``attrs["timings"]`` holds each run's wall time (agent, seed,
         seconds, steps_per_second).
     """
-    if not isinstance(agents, Mapping) or not agents:
-        raise ValueError("agents must be a non-empty mapping of name -> agent or factory")
-    for name, spec in agents.items():
-        if not (isinstance(spec, BanditAgent) or callable(spec)):
-            raise TypeError(f"agents[{name!r}] must be an agent (cloned per seed) or a factory seed -> agent, "
-                            f"got {type(spec).__name__}")
-    if not callable(make_environment):
-        raise TypeError("make_environment must be a callable seed -> Environment, "
-                        f"got {type(make_environment).__name__}")
-    if isinstance(seeds, (str, bytes)):
-        raise TypeError(f"seeds must be a sequence of distinct integers, got {seeds!r}")
-    seeds = [check_int("seeds[i]", seed, minimum=0) for seed in seeds]
-    if not seeds or len(set(seeds)) != len(seeds):
-        raise ValueError(f"seeds must be a non-empty sequence of distinct integers, got {seeds}")
+    seeds = _check_run_inputs(agents, make_environment, seeds)
     torch_threads = check_int("torch_threads", torch_threads, minimum=1)
     jobs = [(name, spec, seed) for seed in seeds for name, spec in agents.items()]
     if n_jobs is None:

@@ -171,6 +171,19 @@ def _check_seeds(seeds: object) -> list[int]:
     return seeds
 
 
+def _check_run_inputs(agents: object, make_environment: object, seeds: object) -> list[int]:
+    """The checks of every runner over (agent, seed) jobs; the seeds as a list of ints."""
+    if not isinstance(agents, Mapping) or len(agents) == 0:
+        raise ValueError("agents must be a non-empty mapping of name -> agent or factory")
+    for name, spec in agents.items():
+        if not (isinstance(spec, BanditAgent) or callable(spec)):
+            raise TypeError(f"agents[{name!r}] must be an agent (cloned per seed) or a factory seed -> agent, "
+                            f"got {type(spec).__name__}")
+    if not callable(make_environment):
+        raise TypeError(f"make_environment must be a callable seed -> Environment, got {type(make_environment).__name__}")
+    return _check_seeds(seeds)
+
+
 def run_environment_comparison(
     agents: Mapping[str, AgentSpec],
     make_environment: Callable[[int], Any],
@@ -245,15 +258,7 @@ def run_environment_comparison(
     on: the call would wait forever. Pass ``timeout`` to turn that into a
     ``multiprocessing.TimeoutError`` (tested), or keep ``allowed-failures`` above the failures you expect.
     """
-    if not isinstance(agents, Mapping) or len(agents) == 0:
-        raise ValueError("agents must be a non-empty mapping of name -> agent or factory")
-    for name, spec in agents.items():
-        if not (isinstance(spec, BanditAgent) or callable(spec)):
-            raise TypeError(f"agents[{name!r}] must be an agent (cloned per seed) or a factory seed -> agent, "
-                            f"got {type(spec).__name__}")
-    if not callable(make_environment):
-        raise TypeError(f"make_environment must be a callable seed -> Environment, got {type(make_environment).__name__}")
-    seeds = _check_seeds(seeds)
+    seeds = _check_run_inputs(agents, make_environment, seeds)
     if fork_at is not None:
         fork_at = check_int("fork_at", fork_at, minimum=0)
     torch_threads = check_int("torch_threads", torch_threads, minimum=1)

@@ -33,14 +33,12 @@ from __future__ import annotations
 
 import argparse
 import csv
-import datetime as _dt
 import json
-import os
-import platform
 import time
 from pathlib import Path
 
 import numpy as np
+from neuralucb_training import machine  # same folder: the training benchmark's machine record
 
 DEFAULT_OUTPUT = Path(__file__).resolve().parent / "results"
 
@@ -106,19 +104,6 @@ def run_one(name: str, alpha: float, lr: float | None, seed: int, T: int, shock:
             "regret_stationary": stationary, "regret_after_shock": after_shock, "score": stationary + after_shock,
             "regret_early": float(regret["stationary"][: T // 6].sum()),
             "cpu_seconds_per_step": cpu / (T + T - shock), "wall_seconds_per_step": wall / (T + T - shock)}
-
-
-def machine() -> dict:
-    import torch
-
-    cpu = ""
-    try:
-        cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(), "torch": torch.__version__,
-            "numpy": np.__version__, "date": _dt.datetime.now().isoformat(timespec="seconds"),
-            "load_average": os.getloadavg()}
 
 
 def key(row: dict) -> tuple:
